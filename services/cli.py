@@ -1,0 +1,166 @@
+"""`reslot`: the one command-line entry point of Reslot."""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from services.common.local_broker import start_broker
+from services.common.logs import configure
+from services.common.settings import Settings
+
+log = logging.getLogger("reslot")
+
+
+@contextlib.contextmanager
+def broker_for(settings: Settings) -> Iterator[Settings]:
+    """The settings with a broker: the configured one, else a local one we start and stop."""
+    if settings.kafka.bootstrap_servers:
+        yield settings
+        return
+    broker = start_broker()
+    log.info("started the local Kafka-compatible broker (Tansu) on %s, pid %d",
+             broker.bootstrap, broker.process.pid)
+    kafka = settings.kafka.model_copy(update={"bootstrap_servers": broker.bootstrap})
+    try:
+        yield settings.model_copy(update={"kafka": kafka})
+    finally:
+        broker.stop()
+        log.info("stopped the local broker (pid %d)", broker.process.pid)
+
+
+async def until_signalled(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
+    broker = start_broker(args.port)
+    print(f"local broker listening on {broker.bootstrap} (pid {broker.process.pid}); "
+          f"export KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap}", flush=True)
+    try:
+        broker.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        broker.stop()
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
+    from services.common.kafka import ensure_topics
+
+    asyncio.run(ensure_topics(settings))
+    print(f"topics ready with {settings.partitions} partitions")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
+    from services.common.publish import publish, validate_lines
+
+    with Path(args.file).open(encoding="utf-8") as f:
+        messages, errors = validate_lines(f)
+    if errors:
+        for e in errors[:50]:
+            print(f"{args.file}:{e.number}: {e.reason}", file=sys.stderr)
+        print(f"nothing published: {len(errors)} invalid line(s)", file=sys.stderr)
+        return 1
+    with broker_for(settings) as s:
+        sent = asyncio.run(publish(s, messages))
+    print(f"published {sent} event(s) from {args.file}")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
+    from services.scheduler.app import planning_config
+    from services.scheduler.dryrun import dry_run
+    from services.scheduler.pipeline import Pipeline
+
+    config = planning_config(settings)
+    with Path(args.file).open(encoding="utf-8") as f:
+        rows = asyncio.run(dry_run(f, lambda store: Pipeline(store, config)))
+    dead = 0
+    for row in rows:
+        if row.topic == "visa.deadletter.v1":
+            dead += 1
+            reason = json.loads(row.value)["data"]
+            print(f"dead letter: line {reason['offset']}: {reason['error']}", file=sys.stderr)
+        else:
+            sys.stdout.write(row.value.decode() + "\n")
+    return 1 if dead and args.strict else 0
+
+
+def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    from services.scheduler.app import run_scheduler
+
+    async def main(s: Settings) -> None:
+        stop = asyncio.Event()
+        await until_signalled(stop)
+        await run_scheduler(s, stop)
+
+    with broker_for(settings) as s:
+        asyncio.run(main(s))
+    return 0
+
+
+def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
+    from services.notifier.app import run_notifier
+
+    async def main(s: Settings) -> None:
+        stop = asyncio.Event()
+        await until_signalled(stop)
+        await run_notifier(s, stop)
+
+    with broker_for(settings) as s:
+        asyncio.run(main(s))
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
+    from services.dev import run_dev
+
+    with broker_for(settings) as s:
+        asyncio.run(run_dev(s, demo=args.demo, scenario=Path(args.scenario)))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="reslot", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("broker", help="run the local Kafka-compatible broker alone")
+    b.add_argument("--port", type=int, default=None)
+    b.set_defaults(func=cmd_broker)
+    sub.add_parser("topics", help="create every topic, then exit").set_defaults(func=cmd_topics)
+    pub = sub.add_parser("publish", help="validate a JSON Lines file of events and publish it")
+    pub.add_argument("file")
+    pub.set_defaults(func=cmd_publish)
+    pl = sub.add_parser("plan", help="print what the scheduler would publish for a file")
+    pl.add_argument("file")
+    pl.add_argument("--strict", action="store_true", help="exit 1 if any line is dead-lettered")
+    pl.set_defaults(func=cmd_plan)
+    sub.add_parser("scheduler", help="run the scheduler").set_defaults(func=cmd_scheduler)
+    sub.add_parser("notifier", help="run the notifier").set_defaults(func=cmd_notifier)
+    dev = sub.add_parser("dev", help="broker, topics, both services and the status page")
+    dev.add_argument("--demo", action="store_true", help="play the Capago scenario")
+    dev.add_argument("--scenario", default="examples/capago-dz.jsonl")
+    dev.set_defaults(func=cmd_dev)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    fmt = "console" if args.command in ("dev", "broker", "publish", "plan") else "json"
+    configure(settings.log_level, settings.log_format if fmt == "json" else fmt)
+    code: int = args.func(args, settings)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

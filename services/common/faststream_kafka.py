@@ -1,0 +1,42 @@
+"""A FastStream KafkaBroker built from settings (security included), created on demand."""
+
+import ssl
+
+from faststream.kafka import KafkaBroker
+from faststream.security import (
+    BaseSecurity,
+    SASLPlaintext,
+    SASLScram256,
+    SASLScram512,
+)
+
+from services.common.settings import KafkaSettings
+
+# Tests use short sessions so a killed member is replaced in about 10 s (DESIGN.md).
+SESSION = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
+
+
+def security_of(kafka: KafkaSettings) -> BaseSecurity | None:
+    use_tls = kafka.security_protocol in ("SSL", "SASL_SSL")
+    context = ssl.create_default_context(cafile=kafka.ssl_cafile) if use_tls else None
+    if context is not None and kafka.ssl_certfile:
+        context.load_cert_chain(kafka.ssl_certfile, kafka.ssl_keyfile)
+    if not kafka.security_protocol.startswith("SASL"):
+        return BaseSecurity(ssl_context=context) if context else None
+    user = kafka.sasl_username or ""
+    password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else ""
+    sasl = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256,
+            "SCRAM-SHA-512": SASLScram512}[kafka.sasl_mechanism or "PLAIN"]
+    return sasl(username=user, password=password, ssl_context=context)
+
+
+def make_broker(kafka: KafkaSettings, client_id: str, graceful_timeout: float) -> KafkaBroker:
+    if not kafka.bootstrap_servers:
+        raise ValueError("KAFKA_BOOTSTRAP_SERVERS is not set and no local broker was started")
+    return KafkaBroker(
+        kafka.bootstrap_servers,
+        client_id=client_id,
+        security=security_of(kafka),
+        graceful_timeout=graceful_timeout,
+        enable_idempotence=False,
+    )

@@ -1,0 +1,80 @@
+"""Settings, read once from the environment at start-up and passed to what needs them."""
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    """Where the broker is and how to talk to it; unset bootstrap = start the local broker."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+
+    bootstrap_servers: str | None = Field(default=None, description="host:port[,host:port]")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = Field(default=None, description="CA bundle to verify the broker.")
+    ssl_certfile: str | None = Field(default=None, description="Client certificate (mTLS).")
+    ssl_keyfile: str | None = Field(default=None, description="Client key (mTLS).")
+
+
+class Settings(BaseSettings):
+    """Every knob of Reslot; names are the environment variables (RESLOT_ prefix)."""
+
+    model_config = SettingsConfigDict(env_prefix="RESLOT_", extra="ignore")
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    database_url: str = "sqlite+aiosqlite:///var/reslot.db"
+    notifier_database_url: str | None = Field(
+        default=None, description="Notifier store; default: next to the scheduler's."
+    )
+    partitions: int = Field(default=6, ge=1, le=1000)
+    replication_factor: int = Field(default=1, ge=1)
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    api_token: SecretStr | None = None
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    # Rescheduling policy (CONTRACT.md): each figure a setting with this default.
+    horizon_days: int = Field(default=30, ge=1)
+    processing_days: int = Field(default=15, ge=0)
+    group_window_min: int = Field(default=30, ge=0)
+    default_notice_min: int = Field(default=1440, ge=0)
+    unplaced_penalty: int = Field(default=100_000, ge=1)
+    day_change_penalty: int = Field(default=240, ge=0)
+    late_day_penalty: int = Field(default=1440, ge=0)
+    default_slot_min: int = Field(default=15, ge=1, description="Booking in an unknown slot.")
+    solver_time_limit_s: float = Field(default=2.0, gt=0)
+    solver_workers: int = Field(default=1, ge=1)
+
+    # Consumption and the outbox.
+    batch_max_records: int = Field(default=2000, ge=1)
+    outbox_batch: int = Field(default=1000, ge=1)
+    graceful_timeout_s: float = Field(default=15.0, gt=0)
+
+    # Notifier.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = "Reslot <no-reply@reslot.example>"
+    sms_url: str = "http://127.0.0.1:8025/sms"
+    sms_token: SecretStr | None = None
+    send_max_attempts: int = Field(default=6, ge=1)
+    send_backoff_base_s: float = Field(default=0.5, gt=0)
+    send_backoff_max_s: float = Field(default=30.0, gt=0)
+    quiet_hours_start: int = Field(default=21, ge=0, le=23, description="Local hour, no SMS.")
+    quiet_hours_end: int = Field(default=8, ge=0, le=23, description="Local hour SMS resume.")
+    sms_rate_per_s: float = Field(default=20.0, gt=0)
+    email_rate_per_s: float = Field(default=50.0, gt=0)
+
+    def notifier_db(self) -> str:
+        if self.notifier_database_url:
+            return self.notifier_database_url
+        if self.database_url.startswith("sqlite") and self.database_url.endswith(".db"):
+            return self.database_url[: -len(".db")] + "-notifier.db"
+        return self.database_url

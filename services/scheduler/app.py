@@ -1,0 +1,115 @@
+"""The scheduler service: one composition root that wires store, pipeline, Kafka and relay."""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka.consumer.assignors import RangePartitionAssignor  # type: ignore[import-untyped]
+from faststream import AckPolicy, Context
+from faststream.kafka import KafkaBroker, KafkaMessage
+
+from services.common.faststream_kafka import SESSION, make_broker
+from services.common.kafka import ensure_topics, make_producer
+from services.common.metrics import Metrics
+from services.common.settings import Settings
+from services.scheduler.consumer import Positions, apply_batch
+from services.scheduler.domain.process import PlanningConfig
+from services.scheduler.pipeline import SCHEDULER_TOPICS, Pipeline, Record
+from services.scheduler.relay import Relay
+from services.scheduler.solver.model import Policy, SolveParams
+from services.scheduler.solver.solve import solve
+from services.scheduler.store.sql import SchedulerStore
+
+log = logging.getLogger("reslot.scheduler")
+GROUP = "reslot-scheduler"
+
+
+def planning_config(settings: Settings) -> PlanningConfig:
+    policy = Policy(
+        horizon_days=settings.horizon_days, processing_days=settings.processing_days,
+        group_window_min=settings.group_window_min, unplaced_penalty=settings.unplaced_penalty,
+        day_change_penalty=settings.day_change_penalty,
+        late_day_penalty=settings.late_day_penalty,
+    )
+    params = SolveParams(time_limit_s=settings.solver_time_limit_s,
+                         workers=settings.solver_workers)
+    return PlanningConfig(policy, params, solve, settings.default_slot_min)
+
+
+@dataclass
+class Scheduler:
+    settings: Settings
+    store: SchedulerStore
+    pipeline: Pipeline
+    positions: Positions
+    broker: KafkaBroker
+    metrics: Metrics
+    relay: Relay | None = None
+
+
+async def build_scheduler(settings: Settings, stop: asyncio.Event,
+                          metrics: Metrics | None = None) -> Scheduler:
+    metrics = metrics or Metrics()
+    store = await SchedulerStore.open(settings.database_url)
+    pipeline = Pipeline(store, planning_config(settings), metrics)
+    positions = Positions(store, pipeline)
+    broker = make_broker(settings.kafka, "reslot-scheduler", settings.graceful_timeout_s)
+    scheduler = Scheduler(settings, store, pipeline, positions, broker, metrics)
+
+    subscriber = broker.subscriber(
+        *SCHEDULER_TOPICS,
+        group_id=GROUP,
+        batch=True,
+        max_records=settings.batch_max_records,
+        batch_timeout_ms=100,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.MANUAL,  # the store, not Kafka's commit, records what was applied
+        listener=positions,
+        partition_assignment_strategy=(RangePartitionAssignor,),  # keeps co-partitioning
+        **SESSION,
+    )
+
+    @subscriber
+    async def on_batch(message: KafkaMessage = Context("message")) -> None:
+        records = [Record(r.topic, r.partition, r.offset, r.key, r.value or b"", r.timestamp)
+                   for r in message.raw_message]
+        applied = await apply_batch(pipeline, positions, records, stop)
+        if applied and scheduler.relay is not None:
+            scheduler.relay.wake.set()
+
+    positions.consumer_of = lambda: subscriber.consumer
+    scheduler.subscriber = subscriber  # type: ignore[attr-defined]
+    return scheduler
+
+
+async def run_scheduler(settings: Settings, stop: asyncio.Event,
+                        metrics: Metrics | None = None) -> None:
+    """Run until `stop` is set; then finish the batch in hand, relay what we can, exit."""
+    await ensure_topics(settings)
+    own_stop = asyncio.Event()  # set first on shutdown: a retrying batch gives up
+    scheduler = await build_scheduler(settings, own_stop, metrics)
+    producer = make_producer(settings)
+    await producer.start()
+    relay = Relay(scheduler.store, producer, settings.outbox_batch,
+                  scheduler.positions.owned_partitions, scheduler.metrics)
+    scheduler.relay = relay
+    relay_stop = asyncio.Event()
+    await scheduler.broker.start()
+    relay_task = asyncio.create_task(relay.run(relay_stop))
+    log.info("scheduler started: group %s, database %s", GROUP,
+             settings.database_url.split("@")[-1])
+    try:
+        await stop.wait()
+    finally:
+        own_stop.set()
+        await scheduler.broker.stop()  # waits for the batch in hand (graceful_timeout)
+        relay_stop.set()
+        await relay_task
+        try:
+            await relay.drain(timeout=5.0)
+        except TimeoutError:
+            log.warning("outbox not fully relayed at shutdown; the next owner will")
+        await producer.stop()
+        await scheduler.store.close()
+        log.info("scheduler stopped")

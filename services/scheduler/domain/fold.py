@@ -1,0 +1,174 @@
+"""The projection: apply one input event to a centre's state.
+
+Events reach a centre in any order across topics, so every case has a defined outcome:
+- a booking before its slots: kept; its slot's capacity is unknown until published;
+- a cancellation or move of an unknown booking: remembered, applied when it is created
+  (a booking cancelled before it was created stays cancelled);
+- a withdrawn slot: capacity 0, so bookings left in it show as a capacity conflict;
+- an outage lifted before it was declared: remembered; the later declaration stays lifted;
+- a revision of an unknown outage acts as its declaration.
+`apply` returns what it touched, so the caller checks only those for displacement.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas import data as d
+from schemas.envelope import CloudEvent
+from services.scheduler.domain.state import BookingRec, CentreState, OutageRec, SlotKey, SlotRec
+
+
+@dataclass
+class Touched:
+    bookings: set[str] = field(default_factory=set)
+    slots: set[SlotKey] = field(default_factory=set)
+    everything: bool = False  # centre or outage changed: look at every booking
+
+
+def apply(state: CentreState, event: CloudEvent[Any]) -> Touched:
+    handler = _HANDLERS[type(event.data)]
+    return handler(state, event.data, event.time)
+
+
+def _centre(state: CentreState, data: d.CentreRegistered, _: dt.datetime) -> Touched:
+    state.info = data
+    state.dirty_info = True
+    return Touched(everything=True)  # decisions deferred for an unknown centre can now be made
+
+
+def _slots_published(state: CentreState, data: d.SlotsPublished, _: dt.datetime) -> Touched:
+    touched = Touched()
+    for spec in data.slots:
+        key = (data.service, spec.start.astimezone(dt.UTC))
+        state.slots[key] = SlotRec(spec.duration_min, spec.capacity)
+        state.dirty_slots.add(key)
+        touched.slots.add(key)
+    touched.bookings = _bookings_in(state, touched.slots)
+    return touched
+
+
+def _slots_withdrawn(state: CentreState, data: d.SlotsWithdrawn, _: dt.datetime) -> Touched:
+    touched = Touched()
+    for start in data.starts:
+        key = (data.service, start.astimezone(dt.UTC))
+        known = state.slots.get(key)
+        state.slots[key] = SlotRec(known.duration_min if known else 0, 0)
+        state.dirty_slots.add(key)
+        touched.slots.add(key)
+    return touched
+
+
+def _booking_created(state: CentreState, data: d.BookingCreated, _: dt.datetime) -> Touched:
+    known = state.bookings.get(data.booking_id)
+    if known is not None and known.applicant is not None:
+        return Touched()  # a duplicate: the first creation stands
+    start = data.slot_start.astimezone(dt.UTC)
+    if known is not None and known.status == "unknown" and known.slot_start is not None:
+        start = known.slot_start  # it was moved before we heard of its creation
+    status = "cancelled" if known is not None and known.status == "cancelled" else "active"
+    booking = BookingRec(
+        status="unknown",
+        service=data.service,
+        group_id=data.group_id,
+        category=data.category,
+        travel_date=data.travel_date,
+        applicant=data.applicant,
+    )
+    state.bookings[data.booking_id] = booking
+    booking.slot_start = start
+    state.set_status(data.booking_id, booking, status)
+    return Touched(bookings={data.booking_id}, slots={(data.service, start)})
+
+
+def _booking_cancelled(state: CentreState, data: d.BookingCancelled, _: dt.datetime) -> Touched:
+    booking = state.bookings.get(data.booking_id)
+    if booking is None:
+        state.bookings[data.booking_id] = BookingRec(status="cancelled")
+        state.dirty_bookings.add(data.booking_id)
+        return Touched()
+    slot = (booking.service, booking.slot_start) if booking.slot_start else None
+    state.set_status(data.booking_id, booking, "cancelled")
+    return Touched(slots={slot} if slot else set())
+
+
+def _booking_moved(state: CentreState, data: d.BookingMoved, _: dt.datetime) -> Touched:
+    start = data.slot_start.astimezone(dt.UTC)
+    booking = state.bookings.get(data.booking_id)
+    if booking is None:
+        state.bookings[data.booking_id] = BookingRec(status="unknown", slot_start=start)
+        state.dirty_bookings.add(data.booking_id)
+        return Touched()
+    if booking.status == "cancelled":
+        return Touched()
+    old = (booking.service, booking.slot_start) if booking.slot_start else None
+    state.set_slot(data.booking_id, booking, start)
+    slots = {(booking.service, start)} | ({old} if old else set())
+    return Touched(bookings={data.booking_id}, slots=slots)
+
+
+def _outage_declared(state: CentreState, data: d.OutageDeclared, time: dt.datetime) -> Touched:
+    if state.centre_id not in data.centre_ids:
+        return Touched()  # routed here by mistake: not this centre's outage
+    known = state.outages.get(data.outage_id)
+    if known is not None and not known.active:
+        return Touched()  # lifted before (or after) this declaration: stays lifted
+    state.outages[data.outage_id] = OutageRec(
+        start=data.start.astimezone(dt.UTC),
+        end=data.end.astimezone(dt.UTC),
+        services=data.services,
+        notice_min=data.notice_min,
+        announced=time.astimezone(dt.UTC),
+        active=True,
+        reason=data.reason,
+    )
+    state.dirty_outages.add(data.outage_id)
+    return Touched(everything=True)
+
+
+def _outage_revised(state: CentreState, data: d.OutageRevised, time: dt.datetime) -> Touched:
+    known = state.outages.get(data.outage_id)
+    if known is None:
+        known = OutageRec(data.start, data.end, data.services, 1440, time, active=True)
+        state.outages[data.outage_id] = known
+    elif not known.active:
+        return Touched()
+    known.start, known.end = data.start.astimezone(dt.UTC), data.end.astimezone(dt.UTC)
+    if data.services is not None:
+        known.services = data.services
+    if data.centre_ids is not None and state.centre_id not in data.centre_ids:
+        known.active = False  # the revision no longer names this centre
+    state.dirty_outages.add(data.outage_id)
+    return Touched(everything=True)
+
+
+def _outage_lifted(state: CentreState, data: d.OutageLifted, time: dt.datetime) -> Touched:
+    known = state.outages.get(data.outage_id)
+    if known is None:
+        at = time.astimezone(dt.UTC)
+        state.outages[data.outage_id] = OutageRec(at, at, None, 0, at, active=False)
+    else:
+        known.active = False
+    state.dirty_outages.add(data.outage_id)
+    return Touched()  # lifting moves nobody
+
+
+def _bookings_in(state: CentreState, slots: set[SlotKey]) -> set[str]:
+    return {
+        booking_id
+        for booking_id, b in state.bookings.items()
+        if b.active and (b.service, b.slot_start) in slots
+    }
+
+
+_HANDLERS: dict[type[Any], Any] = {
+    d.CentreRegistered: _centre,
+    d.SlotsPublished: _slots_published,
+    d.SlotsWithdrawn: _slots_withdrawn,
+    d.BookingCreated: _booking_created,
+    d.BookingCancelled: _booking_cancelled,
+    d.BookingMoved: _booking_moved,
+    d.OutageDeclared: _outage_declared,
+    d.OutageRevised: _outage_revised,
+    d.OutageLifted: _outage_lifted,
+}

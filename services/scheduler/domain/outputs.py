@@ -1,0 +1,97 @@
+"""Output events of CONTRACT.md, with ids derived (uuid5) from what caused them.
+
+The same input always yields the same plan id, decision ids and notification ids, so a
+replay after a crash re-publishes identical events that consumers dedupe by id.
+"""
+
+import datetime as dt
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from schemas import data as d
+from schemas import events as e
+from schemas.envelope import CloudEvent
+from services.scheduler.domain.state import BookingRec, CentreState
+from services.scheduler.solver.model import Assignment
+
+NAMESPACE = uuid.UUID("5f1c1a52-8f0e-4d0a-9a57-6c7e5b0b9e10")
+SOURCE = "reslot/scheduler"
+
+
+def derived_id(*parts: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, "|".join(parts)))
+
+
+def _envelope(cls: type[CloudEvent[Any]], event_id: str, centre: str, time: dt.datetime,
+              data: Any) -> CloudEvent[Any]:
+    return cls(specversion="1.0", id=event_id, source=SOURCE, time=time, subject=centre,
+               data=data)
+
+
+def rescheduled(plan_id: str, outage_id: str, booking_id: str, booking: BookingRec,
+                centre: str, a: Assignment, time: dt.datetime) -> CloudEvent[Any]:
+    assert booking.slot_start is not None and a.to_start is not None
+    data = d.AppointmentRescheduled(
+        booking_id=booking_id, centre_id=centre, outage_id=outage_id, plan_id=plan_id,
+        service=booking.service, from_start=booking.slot_start, to_start=a.to_start,
+        group_id=booking.group_id, reason=a.reason,
+    )
+    event_id = derived_id(plan_id, "rescheduled", booking_id)
+    return _envelope(e.AppointmentRescheduledEvent, event_id, centre, time, data)
+
+
+def unplaced(plan_id: str, outage_id: str, booking_id: str, centre: str, a: Assignment,
+             time: dt.datetime) -> CloudEvent[Any]:
+    data = d.AppointmentUnplaced(booking_id=booking_id, centre_id=centre, outage_id=outage_id,
+                                 plan_id=plan_id, reason=a.reason)
+    event_id = derived_id(plan_id, "unplaced", booking_id)
+    return _envelope(e.AppointmentUnplacedEvent, event_id, centre, time, data)
+
+
+def notification(state: CentreState, plan_id: str, booking_id: str, booking: BookingRec,
+                 a: Assignment, time: dt.datetime) -> CloudEvent[Any] | None:
+    """One message per applicant and decision; None for a booking we hold no contact for."""
+    info, applicant = state.info, booking.applicant
+    if info is None or applicant is None or booking.slot_start is None:
+        return None
+    tz = ZoneInfo(info.timezone)
+    variables = {
+        "booking_id": booking_id,
+        "old_start": booking.slot_start.astimezone(tz).isoformat(),
+        "timezone": info.timezone,
+        "centre_name": info.name,
+        "centre_address": info.address,
+        "centre_city": info.city,
+        "service": booking.service,
+        "reason": a.reason,
+    }
+    if a.to_start is not None:
+        variables["new_start"] = a.to_start.astimezone(tz).isoformat()
+    notification_id = derived_id(plan_id, "notify", booking_id)
+    data = d.NotificationRequested(
+        notification_id=notification_id,
+        booking_id=booking_id,
+        centre_id=state.centre_id,
+        template="appointment_rescheduled" if a.to_start else "appointment_unplaced",
+        language=applicant.language,
+        recipient=d.Recipient(name=applicant.name, email=applicant.email, phone=applicant.phone),
+        variables=variables,
+    )
+    return _envelope(e.NotificationRequestedEvent, notification_id, state.centre_id, time, data)
+
+
+def plan_completed(data: d.PlanCompleted, time: dt.datetime) -> CloudEvent[Any]:
+    event_id = derived_id(data.plan_id, "completed")
+    return _envelope(e.PlanCompletedEvent, event_id, data.centre_id, time, data)
+
+
+def capacity_advice(plan_id: str, data: d.CapacityAdvice, time: dt.datetime) -> CloudEvent[Any]:
+    event_id = derived_id(plan_id, "advice")
+    return _envelope(e.CapacityAdviceEvent, event_id, data.centre_id, time, data)
+
+
+def capacity_conflict(cause_id: str, data: d.CapacityConflict,
+                      time: dt.datetime) -> CloudEvent[Any]:
+    event_id = derived_id(cause_id, "conflict", data.service, data.slot_start.isoformat())
+    return _envelope(e.CapacityConflictEvent, event_id, data.centre_id, time, data)

@@ -1,0 +1,184 @@
+"""From a batch of input records to stored state, offsets and outbox rows.
+
+The same code serves the running scheduler (records from Kafka) and `reslot plan`
+(records from a file). Bad input never raises: it becomes a dead letter in the outbox,
+committed with the offset, so the partition moves on and nothing disappears.
+"""
+
+import asyncio
+import base64
+from collections import deque
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas import data as d
+from schemas.envelope import CloudEvent, EventError, parse_event
+from schemas.events import INPUT_ADAPTER, DeadLetterEvent
+from schemas.topics import INPUT_TOPICS, TOPIC_OF_TYPE, Topic
+from services.common.metrics import Metrics
+from services.scheduler.domain.outputs import SOURCE, derived_id
+from services.scheduler.domain.process import PlanningConfig, PlanSummary, process
+from services.scheduler.domain.routing import Route, route
+from services.scheduler.domain.state import CentreState
+from services.scheduler.store.sql import OutboxRow, SchedulerStore, TopicPartition
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    timestamp_ms: int
+
+
+@dataclass
+class Parsed:
+    record: Record
+    event: CloudEvent[Any] | None = None
+    error: EventError | None = None
+
+
+@dataclass
+class BatchResult:
+    outbox: list[OutboxRow] = field(default_factory=list)
+    plans: list[PlanSummary] = field(default_factory=list)
+    deadletters: list[tuple[Record, EventError]] = field(default_factory=list)
+
+
+def parse(record: Record) -> Parsed:
+    try:
+        event = parse_event(record.value, INPUT_ADAPTER)
+    except EventError as exc:
+        return Parsed(record, error=exc)
+    expected = TOPIC_OF_TYPE[event.type]
+    routed = record.topic == Topic.OUTAGES_BY_CENTRE and expected == Topic.OUTAGES
+    if expected != record.topic and not routed:
+        return Parsed(record, error=EventError(
+            "wrong_topic", f"{event.type} belongs on {TOPIC_OF_TYPE[event.type]}, "
+            f"not {record.topic}"))
+    if record.topic == Topic.OUTAGES_BY_CENTRE and not event.subject:
+        return Parsed(record, error=EventError("schema_invalid", "routed outage has no centre"))
+    return Parsed(record, event)
+
+
+def centre_of(event: CloudEvent[Any]) -> str:
+    return str(getattr(event.data, "centre_id", None) or event.subject)
+
+
+def deadletter_row(record: Record, error: EventError, service: str) -> OutboxRow:
+    data = d.DeadLetter(
+        topic=record.topic, partition=record.partition, offset=record.offset,
+        key=base64.b64encode(record.key).decode() if record.key is not None else None,
+        value=base64.b64encode(record.value).decode(),
+        error_class=error.kind, error=str(error)[:2000], service=service,
+    )
+    event = DeadLetterEvent(
+        specversion="1.0",
+        id=derived_id("deadletter", record.topic, str(record.partition), str(record.offset)),
+        source=SOURCE, type="visa.deadletter.v1",
+        time=dt.datetime.fromtimestamp(record.timestamp_ms / 1000, dt.UTC),
+        subject="", data=data,
+    )
+    key = record.key.decode(errors="replace") if record.key else record.topic
+    return OutboxRow(record.partition, Topic.DEADLETTER, key, event.to_json())
+
+
+class Pipeline:
+    """Applies batches; caches the state of the centres this instance owns."""
+
+    def __init__(self, store: SchedulerStore, config: PlanningConfig,
+                 metrics: Metrics | None = None) -> None:
+        self.store = store
+        self.config = config
+        self.metrics = metrics or Metrics()
+        self._centres: dict[str, CentreState] = {}
+        self._routes: dict[str, Route] = {}
+        self.recent_plans: deque[PlanSummary] = deque(maxlen=1000)
+
+    def forget(self) -> None:
+        """Drop cached state (partitions revoked, or a commit failed): reload from the store."""
+        self._centres.clear()
+        self._routes.clear()
+
+    async def handle(self, records: Sequence[Record]) -> BatchResult:
+        """Apply `records` (in order per partition) and commit them in one transaction."""
+        parsed = [parse(r) for r in records]
+        await self._load(parsed)
+        try:
+            result = await asyncio.to_thread(self._apply_all, parsed)
+            offsets = _last_offsets(records)
+            touched = {centre_of(p.event) for p in parsed
+                       if p.event is not None and p.record.topic != Topic.OUTAGES}
+            routes = {p.event.data.outage_id: self._routes[p.event.data.outage_id]
+                      for p in parsed if p.event is not None and p.record.topic == Topic.OUTAGES}
+            await self.store.commit([self._centres[c] for c in sorted(touched)], routes,
+                                    offsets, result.outbox, result.plans)
+        except BaseException:
+            self.forget()  # the cache may hold changes that were never stored
+            raise
+        self._observe(records, result)
+        return result
+
+    async def _load(self, parsed: Iterable[Parsed]) -> None:
+        centres, outages = set(), set()
+        for p in parsed:
+            if p.event is None:
+                continue
+            if p.record.topic == Topic.OUTAGES:
+                outages.add(p.event.data.outage_id)
+            else:
+                centres.add(centre_of(p.event))
+        missing = centres - self._centres.keys()
+        self._centres.update(await self.store.load_centres(missing))
+        unknown_routes = outages - self._routes.keys()
+        self._routes.update(await self.store.load_routes(unknown_routes))
+
+    def _apply_all(self, parsed: Sequence[Parsed]) -> BatchResult:
+        result = BatchResult()
+        for p in parsed:
+            if p.event is None:
+                assert p.error is not None
+                result.deadletters.append((p.record, p.error))
+                result.outbox.append(deadletter_row(p.record, p.error, "scheduler"))
+            elif p.record.topic == Topic.OUTAGES:
+                for copy in route(self._routes, p.event):
+                    result.outbox.append(OutboxRow(p.record.partition, Topic.OUTAGES_BY_CENTRE,
+                                                   copy.subject, copy.to_json()))
+            else:
+                state = self._centres[centre_of(p.event)]
+                events, plans = process(state, p.event, self.config)
+                result.plans += plans
+                result.outbox += [OutboxRow(p.record.partition, TOPIC_OF_TYPE[e.type],
+                                            e.subject, e.to_json()) for e in events]
+        return result
+
+    def _observe(self, records: Sequence[Record], result: BatchResult) -> None:
+        m = self.metrics
+        for r in records:
+            m.consumed.labels(r.topic).inc()
+        for _, error in result.deadletters:
+            m.deadletters.labels("scheduler", error.kind).inc()
+        self.recent_plans.extend(result.plans)
+        for p in result.plans:
+            m.plans.labels(p.status).inc()
+            m.solve_seconds.observe(p.solve_ms / 1000)
+            m.displaced.labels(p.centre_id).inc(p.displaced)
+            m.moved.labels(p.centre_id).inc(p.moved)
+            m.unplaced.labels(p.centre_id).inc(p.unplaced)
+            m.gap.set((p.cost - p.bound) / p.cost if p.cost else 0.0)
+        m.active_outages.set(sum(
+            1 for s in self._centres.values() for o in s.outages.values() if o.active))
+
+
+def _last_offsets(records: Iterable[Record]) -> dict[TopicPartition, int]:
+    last: dict[TopicPartition, int] = {}
+    for r in records:
+        last[(r.topic, r.partition)] = max(r.offset, last.get((r.topic, r.partition), -1))
+    return last
+
+
+SCHEDULER_TOPICS: tuple[str, ...] = (*[str(t) for t in INPUT_TOPICS], str(Topic.OUTAGES))

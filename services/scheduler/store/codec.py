@@ -1,0 +1,89 @@
+"""Rows <-> domain values. Times are stored as UTC ISO strings, which sort as times."""
+
+import dataclasses
+import datetime as dt
+import json
+from typing import Any
+
+from schemas.data import Applicant, CentreRegistered
+from services.scheduler.domain.state import (
+    BookingRec,
+    CentreState,
+    Decision,
+    OutageRec,
+    SlotKey,
+)
+
+
+def ts(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat()
+
+
+def parse_ts(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value)
+
+
+def booking_row(centre_id: str, booking_id: str, b: BookingRec) -> dict[str, Any]:
+    return {
+        "centre_id": centre_id,
+        "booking_id": booking_id,
+        "status": b.status,
+        "service": b.service,
+        "slot_start": ts(b.slot_start) if b.slot_start else None,
+        "group_id": b.group_id,
+        "category": b.category,
+        "travel_date": b.travel_date.isoformat() if b.travel_date else None,
+        "applicant": b.applicant.model_dump_json() if b.applicant else None,
+    }
+
+
+def booking_of(row: Any) -> BookingRec:
+    return BookingRec(
+        status=row.status,
+        service=row.service,
+        slot_start=parse_ts(row.slot_start) if row.slot_start else None,
+        group_id=row.group_id,
+        category=row.category,
+        travel_date=dt.date.fromisoformat(row.travel_date) if row.travel_date else None,
+        applicant=Applicant.model_validate_json(row.applicant) if row.applicant else None,
+    )
+
+
+def outage_record(o: OutageRec) -> str:
+    return json.dumps({
+        "start": ts(o.start), "end": ts(o.end), "services": o.services,
+        "notice_min": o.notice_min, "announced": ts(o.announced), "active": o.active,
+        "reason": o.reason,
+    })
+
+
+def outage_of(record: str) -> OutageRec:
+    r = json.loads(record)
+    return OutageRec(
+        start=parse_ts(r["start"]), end=parse_ts(r["end"]),
+        services=tuple(r["services"]) if r["services"] is not None else None,
+        notice_min=r["notice_min"], announced=parse_ts(r["announced"]), active=r["active"],
+        reason=r["reason"],
+    )
+
+
+def decision_row(centre_id: str, booking_id: str, dec: Decision) -> dict[str, Any]:
+    row = dataclasses.asdict(dec)
+    row.update(centre_id=centre_id, booking_id=booking_id, at_start=ts(dec.at_start))
+    return row
+
+
+def decision_of(row: Any) -> Decision:
+    return Decision(row.outage_id, row.plan_id, row.kind, parse_ts(row.at_start))
+
+
+def slot_key(service: str, start: str) -> SlotKey:
+    return (service, parse_ts(start))
+
+
+def info_of(text: str) -> CentreRegistered:
+    return CentreRegistered.model_validate_json(text)
+
+
+def empty(centre_id: str) -> CentreState:
+    return CentreState(centre_id=centre_id)

@@ -1,0 +1,223 @@
+"""The scheduler's store on SQLAlchemy 2 (async): SQLite by default, PostgreSQL in production.
+
+`commit` writes, in ONE transaction, the changed centre state, the input offsets that
+state reflects and the output events it caused (the outbox). Whatever the moment of a
+crash, the stored state, offsets and outbox agree.
+"""
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from schemas.events import ANY_ADAPTER
+from services.scheduler.domain.process import PlanSummary
+from services.scheduler.domain.routing import Route
+from services.scheduler.domain.state import CentreState, SlotRec
+from services.scheduler.store import codec
+from services.scheduler.store import tables as t
+
+TopicPartition = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    partition: int
+    topic: str
+    key: str
+    value: bytes
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    seq: int
+    topic: str
+    key: str
+    value: bytes
+
+
+def make_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_conn: Any, _: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at commit
+            cursor.close()
+
+        return engine
+    return create_async_engine(url, pool_size=5, pool_pre_ping=True)
+
+
+class SchedulerStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._dialect = engine.dialect.name
+
+    @classmethod
+    async def open(cls, url: str) -> "SchedulerStore":
+        store = cls(make_engine(url))
+        async with store.engine.begin() as conn:
+            await conn.run_sync(t.metadata.create_all)
+        return store
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def stored_offsets(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        wanted = set(partitions)
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(sa.select(t.offsets))
+            return {
+                (r.topic, r.partition): r.offset
+                for r in rows
+                if (r.topic, r.partition) in wanted
+            }
+
+    async def load_centres(self, centre_ids: Iterable[str]) -> dict[str, CentreState]:
+        ids = sorted(set(centre_ids))
+        states = {c: codec.empty(c) for c in ids}
+        if not ids:
+            return states
+        async with self.engine.connect() as conn:
+            for r in await conn.execute(sa.select(t.centres).where(t.centres.c.centre_id.in_(ids))):
+                states[r.centre_id].info = codec.info_of(r.info)
+            for r in await conn.execute(sa.select(t.slots).where(t.slots.c.centre_id.in_(ids))):
+                key = codec.slot_key(r.service, r.start)
+                states[r.centre_id].slots[key] = SlotRec(r.duration_min, r.capacity)
+            query = sa.select(t.bookings).where(t.bookings.c.centre_id.in_(ids))
+            for r in await conn.execute(query):
+                states[r.centre_id].bookings[r.booking_id] = codec.booking_of(r)
+            for r in await conn.execute(sa.select(t.outages).where(t.outages.c.centre_id.in_(ids))):
+                states[r.centre_id].outages[r.outage_id] = codec.outage_of(r.record)
+            query = sa.select(t.decisions).where(t.decisions.c.centre_id.in_(ids))
+            for r in await conn.execute(query):
+                states[r.centre_id].decisions[r.booking_id] = codec.decision_of(r)
+            query = sa.select(t.conflicts).where(t.conflicts.c.centre_id.in_(ids))
+            for r in await conn.execute(query):
+                key = codec.slot_key(r.service, r.start)
+                states[r.centre_id].conflicts[key] = (r.capacity, r.booked)
+        for state in states.values():
+            state.reindex()
+        return states
+
+    async def load_routes(self, outage_ids: Iterable[str]) -> dict[str, Route]:
+        ids = sorted(set(outage_ids))
+        if not ids:
+            return {}
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(sa.select(t.routes).where(t.routes.c.outage_id.in_(ids)))
+            return {
+                r.outage_id: Route(
+                    tuple(json.loads(r.centres)),
+                    [ANY_ADAPTER.validate_json(p) for p in json.loads(r.pending)],
+                )
+                for r in rows
+            }
+
+    async def commit(
+        self,
+        states: Iterable[CentreState],
+        routes: Mapping[str, Route],
+        offsets: Mapping[TopicPartition, int],
+        outbox: Sequence[OutboxRow],
+        plans: Sequence[PlanSummary] = (),
+    ) -> None:
+        """One transaction: changed state, routes, input offsets, outbox rows, plan summaries."""
+        async with self.engine.begin() as conn:
+            for state in states:
+                await self._write_state(conn, state)
+            await self._upsert(conn, t.routes, ["outage_id"], [
+                {"outage_id": o, "centres": json.dumps(r.centres),
+                 "pending": json.dumps([p.model_dump_json() for p in r.pending])}
+                for o, r in routes.items()
+            ])
+            await self._upsert(conn, t.offsets, ["topic", "partition"], [
+                {"topic": tp[0], "partition": tp[1], "offset": off} for tp, off in offsets.items()
+            ])
+            if outbox:
+                await conn.execute(sa.insert(t.outbox), [
+                    {"partition": r.partition, "topic": r.topic, "key": r.key, "value": r.value}
+                    for r in outbox
+                ])
+            await self._upsert(conn, t.plans, ["plan_id"], [
+                {"plan_id": p.plan_id, "centre_id": p.centre_id, "outage_id": p.outage_id,
+                 "summary": json.dumps(p.__dict__)}
+                for p in plans
+            ])
+
+    async def _write_state(self, conn: AsyncConnection, s: CentreState) -> None:
+        c = s.centre_id
+        if s.dirty_info and s.info is not None:
+            await self._upsert(conn, t.centres, ["centre_id"],
+                               [{"centre_id": c, "info": s.info.model_dump_json()}])
+        await self._upsert(conn, t.slots, ["centre_id", "service", "start"], [
+            {"centre_id": c, "service": k[0], "start": codec.ts(k[1]),
+             "duration_min": s.slots[k].duration_min, "capacity": s.slots[k].capacity}
+            for k in s.dirty_slots
+        ])
+        await self._upsert(conn, t.bookings, ["centre_id", "booking_id"], [
+            codec.booking_row(c, b, s.bookings[b]) for b in s.dirty_bookings
+        ])
+        await self._upsert(conn, t.outages, ["centre_id", "outage_id"], [
+            {"centre_id": c, "outage_id": o, "record": codec.outage_record(s.outages[o])}
+            for o in s.dirty_outages
+        ])
+        await self._upsert(conn, t.decisions, ["centre_id", "booking_id"], [
+            codec.decision_row(c, b, s.decisions[b]) for b in s.dirty_decisions
+        ])
+        resolved = [k for k in s.dirty_conflicts if k not in s.conflicts]
+        for service, start in resolved:
+            await conn.execute(sa.delete(t.conflicts).where(
+                t.conflicts.c.centre_id == c, t.conflicts.c.service == service,
+                t.conflicts.c.start == codec.ts(start)))
+        await self._upsert(conn, t.conflicts, ["centre_id", "service", "start"], [
+            {"centre_id": c, "service": k[0], "start": codec.ts(k[1]),
+             "capacity": s.conflicts[k][0], "booked": s.conflicts[k][1]}
+            for k in s.dirty_conflicts if k in s.conflicts
+        ])
+        s.clear_dirty()
+
+    async def _upsert(self, conn: AsyncConnection, table: sa.Table, keys: list[str],
+                      rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        insert = postgresql.insert(table) if self._dialect == "postgresql" else sqlite.insert(table)
+        updated = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys}
+        await conn.execute(insert.on_conflict_do_update(index_elements=keys, set_=updated), rows)
+
+    async def outbox_batch(self, partitions: Iterable[int] | None, limit: int) -> list[StoredRow]:
+        query = sa.select(t.outbox).order_by(t.outbox.c.seq).limit(limit)
+        if partitions is not None:
+            query = query.where(t.outbox.c.partition.in_(sorted(set(partitions))))
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query)
+            return [StoredRow(r.seq, r.topic, r.key, r.value) for r in rows]
+
+    async def outbox_delete(self, seqs: Sequence[int]) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.delete(t.outbox).where(t.outbox.c.seq.in_(list(seqs))))
+
+    async def outbox_backlog(self) -> int:
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(sa.select(sa.func.count()).select_from(t.outbox)))
+                       .scalar_one())
+
+    async def plan_summaries(self) -> list[dict[str, Any]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(sa.select(t.plans))
+            return [json.loads(r.summary) for r in rows]

@@ -1,0 +1,84 @@
+"""The scheduler's tables: centre state, stored input offsets, the outbox, outage routes."""
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+centres = sa.Table(
+    "centres", metadata,
+    sa.Column("centre_id", sa.String(100), primary_key=True),
+    sa.Column("info", sa.Text, nullable=False),
+)
+slots = sa.Table(
+    "slots", metadata,
+    sa.Column("centre_id", sa.String(100), primary_key=True),
+    sa.Column("service", sa.String(50), primary_key=True),
+    sa.Column("start", sa.String(32), primary_key=True),
+    sa.Column("duration_min", sa.Integer, nullable=False),
+    sa.Column("capacity", sa.Integer, nullable=False),
+)
+bookings = sa.Table(
+    "bookings", metadata,
+    sa.Column("centre_id", sa.String(100), primary_key=True),
+    sa.Column("booking_id", sa.String(200), primary_key=True),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("service", sa.String(50), nullable=False),
+    sa.Column("slot_start", sa.String(32)),
+    sa.Column("group_id", sa.String(200)),
+    sa.Column("category", sa.String(10), nullable=False),
+    sa.Column("travel_date", sa.String(10)),
+    sa.Column("applicant", sa.Text),
+)
+outages = sa.Table(
+    "outages", metadata,
+    sa.Column("centre_id", sa.String(100), primary_key=True),
+    sa.Column("outage_id", sa.String(200), primary_key=True),
+    sa.Column("record", sa.Text, nullable=False),
+)
+decisions = sa.Table(
+    "decisions", metadata,
+    sa.Column("centre_id", sa.String(100), primary_key=True),
+    sa.Column("booking_id", sa.String(200), primary_key=True),
+    sa.Column("outage_id", sa.String(200), nullable=False),
+    sa.Column("plan_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("at_start", sa.String(32), nullable=False),
+)
+conflicts = sa.Table(
+    "conflicts", metadata,
+    sa.Column("centre_id", sa.String(100), primary_key=True),
+    sa.Column("service", sa.String(50), primary_key=True),
+    sa.Column("start", sa.String(32), primary_key=True),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("booked", sa.Integer, nullable=False),
+)
+# The position of every input partition whose messages are applied: the source of truth
+# for where consumption resumes (Kafka's committed offsets are informative only).
+offsets = sa.Table(
+    "input_offsets", metadata,
+    sa.Column("topic", sa.String(200), primary_key=True),
+    sa.Column("partition", sa.Integer, primary_key=True),
+    sa.Column("offset", sa.BigInteger, nullable=False),
+)
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("partition", sa.Integer, nullable=False, index=True),
+    sa.Column("topic", sa.String(200), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("value", sa.LargeBinary, nullable=False),
+)
+routes = sa.Table(
+    "outage_routes", metadata,
+    sa.Column("outage_id", sa.String(200), primary_key=True),
+    sa.Column("centres", sa.Text, nullable=False),
+    sa.Column("pending", sa.Text, nullable=False),
+)
+plans = sa.Table(
+    "plans", metadata,
+    sa.Column("plan_id", sa.String(64), primary_key=True),
+    sa.Column("centre_id", sa.String(100), nullable=False, index=True),
+    sa.Column("outage_id", sa.String(200), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+)

