@@ -186,7 +186,9 @@ class PlanCompleted(Data):
     unplaced: int = Field(ge=0, description="Bookings left for a person to call.")
     cost: int = Field(ge=0, description="Cost of the plan (CONTRACT.md).")
     bound: int = Field(ge=0, description="Best proven lower bound on the cost.")
-    status: Literal["optimal", "feasible"] = Field(description="Whether the plan is proven optimal.")
+    status: Literal["optimal", "feasible"] = Field(
+        description="Whether the plan is proven optimal."
+    )
     solve_ms: int = Field(ge=0, description="Wall time spent solving, in milliseconds.")
 
 

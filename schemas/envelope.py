@@ -78,7 +78,8 @@ def parse_event(raw: bytes | str, adapter: TypeAdapter[Any]) -> CloudEvent[Any]:
     except ValidationError as exc:
         if any(e["type"] == "union_tag_invalid" for e in exc.errors()):
             raise EventError("unknown_type", f"unknown event type {obj.get('type')!r}") from exc
-        raise EventError("schema_invalid", f"{obj.get('type')}: {_error_text(exc, obj.get('type'))}") from exc
+        kind = obj.get("type")
+        raise EventError("schema_invalid", f"{kind}: {_error_text(exc, kind)}") from exc
     data_centre = getattr(event.data, "centre_id", None)
     if data_centre is not None and event.subject and event.subject != data_centre:
         raise EventError(

@@ -27,11 +27,25 @@ def broker_for(settings: Settings) -> Iterator[Settings]:
     log.info("started the local Kafka-compatible broker (Tansu) on %s, pid %d",
              broker.bootstrap, broker.process.pid)
     kafka = settings.kafka.model_copy(update={"bootstrap_servers": broker.bootstrap})
+    _forget_local_stores(settings)
     try:
         yield settings.model_copy(update={"kafka": kafka})
     finally:
         broker.stop()
         log.info("stopped the local broker (pid %d)", broker.process.pid)
+
+
+def _forget_local_stores(settings: Settings) -> None:
+    """A new local broker starts empty (it keeps nothing), so offsets stored against the last
+    one are meaningless: start the SQLite stores afresh rather than skip the new messages."""
+    for url in (settings.database_url, settings.notifier_db()):
+        if not url.startswith("sqlite") or ":memory:" in url:
+            continue
+        path = Path(url.split("///", 1)[-1])
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if stale.exists():
+                stale.unlink()
+                log.info("removed %s: it belonged to a previous local broker", stale)
 
 
 async def until_signalled(stop: asyncio.Event) -> None:
@@ -96,6 +110,25 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if dead and args.strict else 0
 
 
+def cmd_deadletters(args: argparse.Namespace, settings: Settings) -> int:
+    from services.common.deadletters import read_deadletters, replay
+
+    letters = asyncio.run(read_deadletters(settings))
+    if args.action == "list":
+        for dl in letters:
+            print(f"{dl.id}  {dl.service}  {dl.topic}[{dl.partition}]@{dl.offset}  "
+                  f"{dl.error_class}: {dl.error}")
+        print(f"{len(letters)} dead letter(s)")
+        return 0
+    chosen = [dl for dl in letters if args.id is None or dl.id in args.id]
+    if args.id and len(chosen) != len(set(args.id)):
+        print("unknown dead letter id(s): "
+              f"{sorted(set(args.id) - {dl.id for dl in chosen})}", file=sys.stderr)
+        return 1
+    print(f"replayed {asyncio.run(replay(settings, chosen))} dead letter(s)")
+    return 0
+
+
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from services.scheduler.app import run_scheduler
 
@@ -144,6 +177,10 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("file")
     pl.add_argument("--strict", action="store_true", help="exit 1 if any line is dead-lettered")
     pl.set_defaults(func=cmd_plan)
+    dl = sub.add_parser("deadletters", help="list or replay dead letters (needs a broker)")
+    dl.add_argument("action", choices=["list", "replay"])
+    dl.add_argument("--id", action="append", help="replay only these ids (repeatable)")
+    dl.set_defaults(func=cmd_deadletters)
     sub.add_parser("scheduler", help="run the scheduler").set_defaults(func=cmd_scheduler)
     sub.add_parser("notifier", help="run the notifier").set_defaults(func=cmd_notifier)
     dev = sub.add_parser("dev", help="broker, topics, both services and the status page")

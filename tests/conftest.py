@@ -7,9 +7,11 @@ PostgreSQL on 127.0.0.1:5432, database `test`. Never a skip.
 """
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -22,7 +24,7 @@ def docker_available() -> bool:
 
         docker.from_env(timeout=3).ping()
         return True
-    except Exception:  # noqa: BLE001 - any failure means: no engine to use
+    except Exception:
         return False
 
 
@@ -64,8 +66,8 @@ def postgres_url() -> Iterator[str]:
     yield _local_postgres()
 
 
-@pytest.fixture
-async def fresh_postgres(postgres_url: str) -> AsyncIterator[str]:
+@contextlib.asynccontextmanager
+async def new_database(postgres_url: str) -> AsyncIterator[str]:
     """A database of its own on the PostgreSQL server, dropped afterwards."""
     import asyncpg
 
@@ -78,6 +80,12 @@ async def fresh_postgres(postgres_url: str) -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture
+async def fresh_postgres(postgres_url: str) -> AsyncIterator[str]:
+    async with new_database(postgres_url) as url:
+        yield url
 
 
 @pytest.fixture
@@ -95,3 +103,29 @@ async def eventually(check, timeout: float = 30.0, interval: float = 0.2):  # ty
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s: last {result!r}")
         await asyncio.sleep(interval)
+
+
+@pytest.fixture
+def kafka() -> Iterator[str]:
+    """A broker of the test's own: the local one, fresh (it starts in milliseconds).
+
+    With KAFKA_BOOTSTRAP_SERVERS set, tests share that cluster instead.
+    """
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+    broker = start_broker()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+async def tables_exist(engine: Any) -> bool:
+    """True once the service under test has created its tables (it does so at start)."""
+    import sqlalchemy as sa
+
+    async with engine.connect() as conn:
+        names = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
+    return "input_offsets" in names

@@ -1,6 +1,7 @@
 """Kafka at the edge: client options from settings, explicit topic creation, batch publishing."""
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -48,10 +49,9 @@ async def ensure_topics(settings: Settings, topics: Iterable[str] = tuple(Topic)
             if t not in existing
         ]
         if wanted:
-            try:
+            # another instance may create them between our list and our create
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass  # another instance created them between our list and create
         described = await admin.describe_topics(list(topics))
         wrong = {
             d["topic"]: len(d["partitions"])

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from schemas.envelope import EventError, parse_event
 from schemas.events import ANY_ADAPTER
 from schemas.topics import TOPIC_OF_TYPE
-from services.common.kafka import Outgoing, make_producer, publish_all
+from services.common.kafka import Outgoing, ensure_topics, make_producer, publish_all
 from services.common.settings import Settings
 
 
@@ -33,6 +33,7 @@ def validate_lines(lines: Iterable[str]) -> tuple[list[Outgoing], list[InvalidLi
 
 
 async def publish(settings: Settings, messages: list[Outgoing]) -> int:
+    await ensure_topics(settings)  # never let the broker auto-create them (wrong partitions)
     producer = make_producer(settings)
     await producer.start()
     try:

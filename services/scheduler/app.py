@@ -1,12 +1,12 @@
 """The scheduler service: one composition root that wires store, pipeline, Kafka and relay."""
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Any
 
-from aiokafka.consumer.assignors import RangePartitionAssignor  # type: ignore[import-untyped]
-from faststream import AckPolicy, Context
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
 from services.common.faststream_kafka import SESSION, make_broker
@@ -57,7 +57,7 @@ async def build_scheduler(settings: Settings, stop: asyncio.Event,
     broker = make_broker(settings.kafka, "reslot-scheduler", settings.graceful_timeout_s)
     scheduler = Scheduler(settings, store, pipeline, positions, broker, metrics)
 
-    subscriber = broker.subscriber(
+    subscriber = broker.subscriber(  # type: ignore[call-overload]
         *SCHEDULER_TOPICS,
         group_id=GROUP,
         batch=True,
@@ -70,8 +70,8 @@ async def build_scheduler(settings: Settings, stop: asyncio.Event,
         **SESSION,
     )
 
-    @subscriber
-    async def on_batch(message: KafkaMessage = Context("message")) -> None:
+    @subscriber  # type: ignore[untyped-decorator]
+    async def on_batch(message: KafkaMessage) -> None:
         records = [Record(r.topic, r.partition, r.offset, r.key, r.value or b"", r.timestamp)
                    for r in message.raw_message]
         applied = await apply_batch(pipeline, positions, records, stop)
@@ -89,27 +89,30 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event,
     await ensure_topics(settings)
     own_stop = asyncio.Event()  # set first on shutdown: a retrying batch gives up
     scheduler = await build_scheduler(settings, own_stop, metrics)
-    producer = make_producer(settings)
-    await producer.start()
-    relay = Relay(scheduler.store, producer, settings.outbox_batch,
-                  scheduler.positions.owned_partitions, scheduler.metrics)
-    scheduler.relay = relay
-    relay_stop = asyncio.Event()
-    await scheduler.broker.start()
-    relay_task = asyncio.create_task(relay.run(relay_stop))
-    log.info("scheduler started: group %s, database %s", GROUP,
-             settings.database_url.split("@")[-1])
-    try:
+    async with contextlib.AsyncExitStack() as resources:
+        resources.push_async_callback(scheduler.store.close)
+        producer = make_producer(settings)
+        await producer.start()
+        resources.push_async_callback(producer.stop)
+        relay = Relay(scheduler.store, producer, settings.outbox_batch,
+                      scheduler.positions.owned_partitions, scheduler.metrics)
+        scheduler.relay = relay
+        relay_stop = asyncio.Event()
+        relay_task = asyncio.create_task(relay.run(relay_stop))
+        resources.push_async_callback(_drain, relay, relay_stop, relay_task)
+        await scheduler.broker.start()
+        resources.push_async_callback(scheduler.broker.stop)  # waits for the batch in hand
+        resources.callback(own_stop.set)
+        log.info("scheduler started: group %s, database %s", GROUP,
+                 settings.database_url.split("@")[-1])
         await stop.wait()
-    finally:
-        own_stop.set()
-        await scheduler.broker.stop()  # waits for the batch in hand (graceful_timeout)
-        relay_stop.set()
-        await relay_task
-        try:
-            await relay.drain(timeout=5.0)
-        except TimeoutError:
-            log.warning("outbox not fully relayed at shutdown; the next owner will")
-        await producer.stop()
-        await scheduler.store.close()
-        log.info("scheduler stopped")
+    log.info("scheduler stopped")
+
+
+async def _drain(relay: Relay, relay_stop: asyncio.Event, relay_task: asyncio.Task[None]) -> None:
+    relay_stop.set()
+    await relay_task
+    try:
+        await relay.drain(timeout=5.0)
+    except TimeoutError:
+        log.warning("outbox not fully relayed at shutdown; the next owner will")

@@ -6,7 +6,7 @@ outage events are routed to their centres right away, as the relay would.
 
 import json
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from schemas.topics import TOPIC_OF_TYPE, Topic
@@ -27,7 +27,10 @@ def records_of(lines: Iterable[str]) -> Iterator[Record]:
         yield Record(str(topic), 0, number, None, line.strip().encode(), 0)
 
 
-async def dry_run(lines: Iterable[str], pipeline_factory: "PipelineFactory") -> list[StoredRow]:
+PipelineFactory = Callable[[SchedulerStore], Pipeline]
+
+
+async def dry_run(lines: Iterable[str], pipeline_factory: PipelineFactory) -> list[StoredRow]:
     """Every output event, in the order the scheduler would publish them."""
     with tempfile.TemporaryDirectory(prefix="reslot-plan-") as tmp:
         store = await SchedulerStore.open(f"sqlite+aiosqlite:///{Path(tmp) / 'plan.db'}")
@@ -71,6 +74,3 @@ async def _drain(store: SchedulerStore) -> list[StoredRow]:
         rows += chunk
     return rows
 
-
-class PipelineFactory:
-    def __call__(self, store: SchedulerStore) -> Pipeline: ...

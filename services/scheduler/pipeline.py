@@ -7,8 +7,8 @@ committed with the offset, so the partition moves on and nothing disappears.
 
 import asyncio
 import base64
-from collections import deque
 import datetime as dt
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +19,9 @@ from schemas.events import INPUT_ADAPTER, DeadLetterEvent
 from schemas.topics import INPUT_TOPICS, TOPIC_OF_TYPE, Topic
 from services.common.metrics import Metrics
 from services.scheduler.domain.outputs import SOURCE, derived_id
-from services.scheduler.domain.process import PlanningConfig, PlanSummary, process
+from services.scheduler.domain.process import PlanningConfig, process
 from services.scheduler.domain.routing import Route, route
-from services.scheduler.domain.state import CentreState
+from services.scheduler.domain.state import CentreState, PlanSummary
 from services.scheduler.store.sql import OutboxRow, SchedulerStore, TopicPartition
 
 

@@ -6,6 +6,7 @@ instances never race over one centre's events and order per centre holds.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -42,10 +43,8 @@ class Relay:
                 await asyncio.sleep(delay)
             if not sent:
                 self.wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), timeout=0.5)
-                except TimeoutError:
-                    pass
 
     async def flush_once(self) -> int:
         """Publish one batch of owned rows; the number published."""

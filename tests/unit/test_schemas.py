@@ -43,7 +43,7 @@ def test_invalid_booking_rejected_with_reason(mutate, kind, words) -> None:  # t
 
 def test_outage_ending_before_it_starts_is_rejected() -> None:
     text = line("visa.outage.declared.v1", outage("o1", at(3, 19), at(3, 15)), subject="")
-    with pytest.raises(EventError, match="ends .* before"):
+    with pytest.raises(EventError, match=r"ends .* before"):
         parse_event(text, INPUT_ADAPTER)
 
 
@@ -63,10 +63,10 @@ def test_garbage_bytes_are_invalid_json() -> None:
 
 
 def test_output_events_parse_with_any_adapter() -> None:
-    assert ANY_ADAPTER.validate_json((line(
+    assert ANY_ADAPTER.validate_json(line(
         "visa.notification.failed.v1",
         {"notification_id": "n1", "channel": "sms", "attempts": 1, "error": "no_contact"},
-        subject="capago-alger"))).data.error == "no_contact"
+        subject="capago-alger")).data.error == "no_contact"
 
 
 def test_committed_schemas_match_the_models() -> None:

@@ -16,7 +16,14 @@ from typing import Any
 
 from schemas import data as d
 from schemas.envelope import CloudEvent
-from services.scheduler.domain.state import BookingRec, CentreState, OutageRec, SlotKey, SlotRec
+from services.scheduler.domain.state import (
+    BookingRec,
+    BookingStatus,
+    CentreState,
+    OutageRec,
+    SlotKey,
+    SlotRec,
+)
 
 
 @dataclass
@@ -28,7 +35,8 @@ class Touched:
 
 def apply(state: CentreState, event: CloudEvent[Any]) -> Touched:
     handler = _HANDLERS[type(event.data)]
-    return handler(state, event.data, event.time)
+    touched: Touched = handler(state, event.data, event.time)
+    return touched
 
 
 def _centre(state: CentreState, data: d.CentreRegistered, _: dt.datetime) -> Touched:
@@ -66,7 +74,9 @@ def _booking_created(state: CentreState, data: d.BookingCreated, _: dt.datetime)
     start = data.slot_start.astimezone(dt.UTC)
     if known is not None and known.status == "unknown" and known.slot_start is not None:
         start = known.slot_start  # it was moved before we heard of its creation
-    status = "cancelled" if known is not None and known.status == "cancelled" else "active"
+    status: BookingStatus = (
+        "cancelled" if known is not None and known.status == "cancelled" else "active"
+    )
     booking = BookingRec(
         status="unknown",
         service=data.service,

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from schemas import data as d
 from schemas import events as e
 from schemas.envelope import CloudEvent
+from schemas.events import event_type_of
 from services.scheduler.domain.state import BookingRec, CentreState
 from services.scheduler.solver.model import Assignment
 
@@ -25,13 +26,14 @@ def derived_id(*parts: str) -> str:
 
 def _envelope(cls: type[CloudEvent[Any]], event_id: str, centre: str, time: dt.datetime,
               data: Any) -> CloudEvent[Any]:
-    return cls(specversion="1.0", id=event_id, source=SOURCE, time=time, subject=centre,
-               data=data)
+    return cls(specversion="1.0", id=event_id, source=SOURCE, type=event_type_of(cls),
+               time=time, subject=centre, data=data)
 
 
 def rescheduled(plan_id: str, outage_id: str, booking_id: str, booking: BookingRec,
                 centre: str, a: Assignment, time: dt.datetime) -> CloudEvent[Any]:
-    assert booking.slot_start is not None and a.to_start is not None
+    assert booking.slot_start is not None
+    assert a.to_start is not None
     data = d.AppointmentRescheduled(
         booking_id=booking_id, centre_id=centre, outage_id=outage_id, plan_id=plan_id,
         service=booking.service, from_start=booking.slot_start, to_start=a.to_start,

@@ -61,7 +61,8 @@ def _usable_slots(
     tz: ZoneInfo,
     default_slot_min: int,
 ) -> list[Slot]:
-    """Slots of the services with places left, in the time frame, clear of every outage."""
+    """Slots of the services in the time frame, clear of every outage; full ones too (free =
+    0), so capacity advice can name the days where an extra place would help."""
     active = [o for o in state.outages.values() if o.active]
     usable = []
     for (service, start), slot in sorted(state.slots.items()):
@@ -69,7 +70,7 @@ def _usable_slots(
             continue
         free = slot.capacity - state.occupancy.get((service, start), 0)
         end = start + dt.timedelta(minutes=slot.duration_min or default_slot_min)
-        if free > 0 and not any(o.covers(service, start, end) for o in active):
+        if not any(o.covers(service, start, end) for o in active):
             usable.append(Slot(service=service, start=start, day=start.astimezone(tz).date(),
                                free=free))
     return usable
@@ -87,7 +88,8 @@ def _anchors(
     for booking_id, booking in sorted(state.bookings.items()):
         if booking_id in displaced or booking.group_id not in groups or not booking.active:
             continue
-        assert booking.slot_start is not None and booking.group_id is not None
+        assert booking.slot_start is not None
+        assert booking.group_id is not None
         end = state.booking_end(booking, default_slot_min)
         if any(o.covers(booking.service, booking.slot_start, end) for o in active):
             continue  # itself waiting in an outage (left unplaced): no anchor

@@ -8,7 +8,7 @@ import logging
 import time as clock
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from schemas import data as d
 from schemas.envelope import CloudEvent
@@ -16,7 +16,7 @@ from services.scheduler.domain import outputs
 from services.scheduler.domain.displacement import conflicts, displaced
 from services.scheduler.domain.fold import Touched, apply
 from services.scheduler.domain.planning import build_instance
-from services.scheduler.domain.state import CentreState, Decision
+from services.scheduler.domain.state import CentreState, Decision, PlanSummary
 from services.scheduler.solver.advice import capacity_advice
 from services.scheduler.solver.greedy import greedy
 from services.scheduler.solver.model import Instance, Plan, Policy, SolveParams
@@ -33,20 +33,6 @@ class PlanningConfig:
     params: SolveParams
     solver: Solver
     default_slot_min: int = 15
-
-
-@dataclass(frozen=True)
-class PlanSummary:
-    plan_id: str
-    centre_id: str
-    outage_id: str
-    displaced: int
-    moved: int
-    unplaced: int
-    cost: int
-    bound: int
-    status: str
-    solve_ms: int
 
 
 def process(state: CentreState, event: CloudEvent[Any], config: PlanningConfig,
@@ -97,7 +83,7 @@ def _plan(state: CentreState, event: CloudEvent[Any], outage_id: str, booking_id
         note = outputs.notification(state, plan_id, a.booking_id, booking, a, event.time)
         if note is not None:
             out.append(note)
-        _record(state, a.booking_id, outage_id, plan_id, a.to_start)
+        _record(state, a.booking_id, outage_id, plan_id, a.to_start, a.reason)
     moved = sum(1 for a in plan.assignments if a.to_start is not None)
     summary = PlanSummary(plan_id, state.centre_id, outage_id, len(plan.assignments), moved,
                           len(plan.assignments) - moved, plan.cost, plan.bound, plan.status,
@@ -129,11 +115,12 @@ def _valid_plan(instance: Instance, config: PlanningConfig, plan_id: str) -> Pla
 
 
 def _record(state: CentreState, booking_id: str, outage_id: str, plan_id: str,
-            to_start: dt.datetime | None) -> None:
+            to_start: dt.datetime | None, reason: str) -> None:
     booking = state.bookings[booking_id]
     assert booking.slot_start is not None
-    kind = "moved" if to_start is not None else "unplaced"
-    state.decisions[booking_id] = Decision(outage_id, plan_id, kind, booking.slot_start)
+    kind: Literal["moved", "unplaced"] = "moved" if to_start is not None else "unplaced"
+    state.decisions[booking_id] = Decision(outage_id, plan_id, kind, booking.slot_start, reason,
+                                           to_start)
     state.dirty_decisions.add(booking_id)
     if to_start is not None:
         state.set_slot(booking_id, booking, to_start)

@@ -63,6 +63,8 @@ class Decision:
     plan_id: str
     kind: Literal["moved", "unplaced"]
     at_start: dt.datetime  # the slot the booking held when it was decided
+    reason: str = ""
+    to_start: dt.datetime | None = None
 
 
 @dataclass
@@ -132,3 +134,17 @@ class CentreState:
         slot = self.slots.get((booking.service, booking.slot_start))
         minutes = slot.duration_min if slot and slot.duration_min else default_slot_min
         return booking.slot_start + dt.timedelta(minutes=minutes)
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    plan_id: str
+    centre_id: str
+    outage_id: str
+    displaced: int
+    moved: int
+    unplaced: int
+    cost: int
+    bound: int
+    status: str
+    solve_ms: int

@@ -69,12 +69,14 @@ def outage_of(record: str) -> OutageRec:
 
 def decision_row(centre_id: str, booking_id: str, dec: Decision) -> dict[str, Any]:
     row = dataclasses.asdict(dec)
-    row.update(centre_id=centre_id, booking_id=booking_id, at_start=ts(dec.at_start))
+    row.update(centre_id=centre_id, booking_id=booking_id, at_start=ts(dec.at_start),
+               to_start=ts(dec.to_start) if dec.to_start else None)
     return row
 
 
 def decision_of(row: Any) -> Decision:
-    return Decision(row.outage_id, row.plan_id, row.kind, parse_ts(row.at_start))
+    return Decision(row.outage_id, row.plan_id, row.kind, parse_ts(row.at_start), row.reason,
+                    parse_ts(row.to_start) if row.to_start else None)
 
 
 def slot_key(service: str, start: str) -> SlotKey:

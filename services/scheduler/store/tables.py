@@ -43,6 +43,9 @@ decisions = sa.Table(
     sa.Column("plan_id", sa.String(64), nullable=False),
     sa.Column("kind", sa.String(10), nullable=False),
     sa.Column("at_start", sa.String(32), nullable=False),
+    sa.Column("reason", sa.String(50), nullable=False),
+    sa.Column("to_start", sa.String(32)),
+    sa.Index("ix_decisions_plan", "plan_id"),
 )
 conflicts = sa.Table(
     "conflicts", metadata,

@@ -1,0 +1,101 @@
+"""A small read-only ASGI app: health, readiness, metrics and JSON routes, served by uvicorn.
+
+Routes are plain async functions returning (status, content type, body); an optional bearer
+token protects everything but the probes.
+"""
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+log = logging.getLogger("reslot.http")
+
+Response = tuple[int, str, bytes]
+Handler = Callable[[dict[str, str]], Awaitable[Response]]
+Probe = Callable[[], Awaitable[None]]
+JSON = "application/json"
+OPEN_PATHS = ("/healthz", "/readyz")
+
+
+def json_response(obj: Any, status: int = 200) -> Response:
+    return status, JSON, json.dumps(obj, ensure_ascii=False, default=str).encode()
+
+
+@dataclass
+class StatusApp:
+    registry: CollectorRegistry
+    probes: dict[str, Probe] = field(default_factory=dict)
+    token: str | None = None
+    routes: list[tuple[re.Pattern[str], Handler]] = field(default_factory=list)
+
+    def route(self, pattern: str, handler: Handler) -> None:
+        self.routes.append((re.compile(f"^{pattern}$"), handler))
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        status, ctype, body = await self.respond(scope)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", ctype.encode()),
+                                (b"cache-control", b"no-store")]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def respond(self, scope: dict[str, Any]) -> Response:
+        path = scope["path"]
+        if scope["method"] != "GET":
+            return json_response({"error": "read-only API"}, 405)
+        if self.token and path not in OPEN_PATHS and not self._authorised(scope):
+            return json_response({"error": "missing or wrong bearer token"}, 401)
+        if path == "/healthz":
+            return json_response({"status": "ok"})
+        if path == "/readyz":
+            return await self._ready()
+        if path == "/metrics":
+            return 200, CONTENT_TYPE_LATEST, generate_latest(self.registry)
+        for pattern, handler in self.routes:
+            match = pattern.match(path)
+            if match:
+                try:
+                    return await handler(match.groupdict())
+                except Exception as exc:
+                    log.exception("status route %s failed", path)
+                    return json_response({"error": type(exc).__name__}, 500)
+        return json_response({"error": f"no route {path}"}, 404)
+
+    def _authorised(self, scope: dict[str, Any]) -> bool:
+        headers = dict(scope.get("headers", []))
+        given: bytes = headers.get(b"authorization", b"")
+        return given == f"Bearer {self.token}".encode()
+
+    async def _ready(self) -> Response:
+        failed = {}
+        for name, probe in self.probes.items():
+            try:
+                await asyncio.wait_for(probe(), timeout=3)
+            except Exception as exc:
+                failed[name] = f"{type(exc).__name__}: {exc}"[:200]
+        if failed:
+            return json_response({"status": "not ready", "failed": failed}, 503)
+        return json_response({"status": "ready", "checked": sorted(self.probes)})
+
+
+async def serve(app: StatusApp, port: int, stop: asyncio.Event) -> None:
+    """Serve on 0.0.0.0:`port` until `stop` is set."""
+    config = uvicorn.Config(app, host="0.0.0.0", port=port, log_level="warning",
+                            lifespan="off", access_log=False)
+    server = uvicorn.Server(config)
+    # serve() without capture_signals: the caller owns SIGINT/SIGTERM and sets `stop`
+    task = asyncio.create_task(server._serve())
+    await stop.wait()
+    server.should_exit = True
+    await task

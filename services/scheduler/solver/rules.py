@@ -1,0 +1,149 @@
+"""The rescheduling rules of CONTRACT.md, one small function each.
+
+Hard rules say whether a move is allowed; cost terms say how much a decision hurts.
+The validator and the tests use these directly; the solver's vectorised cost tables
+must agree with them (the property tests check that they do).
+"""
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+from services.scheduler.solver.model import Displaced, Instance, Policy, Slot
+
+MINUTE = timedelta(minutes=1)
+
+
+def minute_of(moment: datetime) -> int:
+    # Whole minutes since the epoch: costs are counted in minutes, never in seconds.
+    return int(moment.timestamp()) // 60
+
+
+def weight(booking: Displaced, policy: Policy) -> int:
+    # Medical and official applicants weigh more; an unknown category counts as standard.
+    return policy.weights.get(booking.category, 1)
+
+
+# --- hard rules -------------------------------------------------------------------------
+
+
+def same_service(booking: Displaced, slot: Slot) -> bool:
+    # A booking only moves to a slot of the service it booked (same centre by construction).
+    return booking.service == slot.service
+
+
+def has_free_place(slot: Slot) -> bool:
+    # A slot with no place left cannot take anyone.
+    return slot.free > 0
+
+
+def within_capacity(placed: int, slot: Slot) -> bool:
+    # The bookings moved into a slot never exceed the places it had left.
+    return placed <= slot.free
+
+
+def respects_notice(start: datetime, instance: Instance) -> bool:
+    # The applicant must hear of the new time at least notice_min before it.
+    return start >= instance.earliest
+
+
+def within_horizon(booking: Displaced, start: datetime, policy: Policy) -> bool:
+    # Never more than horizon_days after the original slot; moving earlier is allowed.
+    return start <= booking.from_start + timedelta(days=policy.horizon_days)
+
+
+def is_candidate(booking: Displaced, slot: Slot, instance: Instance) -> bool:
+    # A slot the booking could take on its own, before families and competition count.
+    return (
+        same_service(booking, slot)
+        and has_free_place(slot)
+        and respects_notice(slot.start, instance)
+        and within_horizon(booking, slot.start, instance.policy)
+    )
+
+
+def group_same_day(days: Iterable[date]) -> bool:
+    # A family is seen on one day: members placed, plus members who stay put.
+    return len(set(days)) <= 1
+
+
+def group_within_window(starts: Iterable[datetime], policy: Policy) -> bool:
+    # A family's appointments all start within group_window_min of each other.
+    moments = [minute_of(start) for start in starts]
+    return not moments or max(moments) - min(moments) <= policy.group_window_min
+
+
+def group_all_or_nothing(placed: Iterable[bool]) -> bool:
+    # Never split a family: either every displaced member moves or none does.
+    return len(set(placed)) <= 1
+
+
+# --- cost terms -------------------------------------------------------------------------
+
+
+def displacement_cost(
+    booking: Displaced, to_start: datetime, to_day: date, policy: Policy
+) -> int:
+    # Moving hurts in proportion to the distance, and changing day hurts on top of it.
+    minutes = abs(minute_of(to_start) - minute_of(booking.from_start))
+    day_change = policy.day_change_penalty if to_day != booking.from_day else 0
+    return weight(booking, policy) * (minutes + day_change)
+
+
+def lateness_cost(booking: Displaced, to_day: date, policy: Policy) -> int:
+    # Each day past the deadline risks the trip: a day late costs a full day of minutes.
+    if booking.deadline is None:
+        return 0
+    days_late = max(0, (to_day - booking.deadline).days)
+    return weight(booking, policy) * policy.late_day_penalty * days_late
+
+
+def unplaced_cost(booking: Displaced, policy: Policy) -> int:
+    # Leaving someone without a slot (a person must call) is the worst outcome.
+    return weight(booking, policy) * policy.unplaced_penalty
+
+
+def placement_cost(booking: Displaced, to_start: datetime, to_day: date, policy: Policy) -> int:
+    # The whole cost of one placed booking.
+    return displacement_cost(booking, to_start, to_day, policy) + lateness_cost(
+        booking, to_day, policy
+    )
+
+
+# --- reasons ----------------------------------------------------------------------------
+
+
+def moved_reason(booking: Displaced, to_day: date) -> str:
+    # What the applicant is told about the new slot.
+    if booking.deadline is not None and to_day > booking.deadline:
+        return "deadline_missed"
+    if to_day == booking.from_day:
+        return "same_day"
+    if booking.deadline is not None:
+        return "deadline_kept"
+    return "next_days"
+
+
+def unplaced_reason(in_group: bool, every_member_had_a_candidate: bool) -> str:
+    # A family that could each have been placed alone was unplaced to stay together.
+    if in_group and every_member_had_a_candidate:
+        return "group_cannot_stay_together"
+    return "no_capacity_in_horizon"
+
+
+def earliest_usable_starts(instance: Instance) -> dict[str, datetime]:
+    # Per service, the first start anyone could take: it decides whether a booking had any
+    # candidate at all, without scanning every slot for every booking.
+    first: dict[str, datetime] = {}
+    for slot in instance.slots:
+        if has_free_place(slot) and respects_notice(slot.start, instance):
+            known = first.get(slot.service)
+            first[slot.service] = slot.start if known is None else min(known, slot.start)
+    return first
+
+
+def has_any_candidate(
+    booking: Displaced, first_usable: dict[str, datetime], policy: Policy
+) -> bool:
+    # Same as "some slot is_candidate": the earliest usable slot of its service is in reach.
+    start = first_usable.get(booking.service)
+    return start is not None and within_horizon(booking, start, policy)

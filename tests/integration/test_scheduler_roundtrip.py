@@ -1,0 +1,54 @@
+"""Platform round trip: `reslot publish` to a real broker, consumed and stored by the scheduler."""
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from services.scheduler.store import tables as t
+from services.scheduler.store.sql import make_engine
+from tests.builders import at, booking, centre, line, slots
+from tests.conftest import eventually, tables_exist
+from tests.integration.scheduler_harness import reslot, running_scheduler, settings_for
+from tests.kafka_helpers import read_all
+
+
+async def test_published_events_are_consumed_and_stored(kafka: str, tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join([
+        line("visa.centre.registered.v1", centre()),
+        line("visa.slots.published.v1", slots([at(3, 9), at(3, 10)])),
+        line("visa.booking.created.v1", booking("b1", at(3, 9))),
+    ]) + "\n")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'scheduler.db'}"
+    async with running_scheduler(settings_for(kafka, url)):
+        result = reslot("publish", str(events), bootstrap=kafka)
+        assert "published 3 event(s)" in result.stdout
+        engine = make_engine(url)
+
+        async def stored() -> bool:
+            if not await tables_exist(engine):
+                return False
+            async with engine.connect() as conn:
+                booked = (await conn.execute(sa.select(t.bookings.c.booking_id))).scalars().all()
+                offsets = (await conn.execute(sa.select(t.offsets))).all()
+            return booked == ["b1"] and len(offsets) == 3
+
+        await eventually(stored)
+        await engine.dispose()
+
+
+async def test_publish_of_a_file_with_a_bad_line_publishes_nothing(
+    kafka: str, tmp_path: Path
+) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join([
+        line("visa.centre.registered.v1", centre()),
+        '{"specversion": "1.0", "type": "visa.booking.created.v1"',
+        line("visa.booking.created.v1", booking("b1", at(3, 9))),
+    ]) + "\n")
+    result = reslot("publish", str(events), bootstrap=kafka, check=False)
+    assert result.returncode == 1
+    assert "events.jsonl:2: invalid_json" in result.stderr
+    assert "nothing published" in result.stderr
+    assert await read_all(kafka, "visa.centres.v1") == []
+    assert await read_all(kafka, "visa.bookings.v1") == []

@@ -1,0 +1,73 @@
+"""The scheduler's store on SQLite and on real PostgreSQL: one transaction, read back whole."""
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from services.scheduler.domain.fold import apply
+from services.scheduler.domain.routing import Route
+from services.scheduler.domain.state import CentreState, Decision
+from services.scheduler.store.sql import OutboxRow, SchedulerStore
+from tests.builders import CENTRE, at, booking, centre, ev, outage, slots
+from tests.conftest import new_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store_url(request: pytest.FixtureRequest, tmp_path: Path,
+                    postgres_url: str) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 's.db'}"
+        return
+    async with new_database(postgres_url) as url:
+        yield url
+
+
+async def test_state_offsets_and_outbox_round_trip(store_url: str) -> None:
+    store = await SchedulerStore.open(store_url)
+    state = CentreState(CENTRE)
+    for e in (ev("visa.centre.registered.v1", centre()),
+              ev("visa.slots.published.v1", slots([at(3, 9), at(3, 16)], capacity=1)),
+              ev("visa.booking.created.v1", booking("b1", at(3, 16), group_id="f",
+                                                     travel_date="2025-12-30")),
+              ev("visa.booking.created.v1", booking("b2", at(3, 16))),
+              ev("visa.outage.declared.v1", outage("o1", at(3, 15), at(3, 19)))):
+        apply(state, e)
+    state.decisions["b2"] = Decision("o1", "p1", "unplaced", at(3, 16).astimezone(dt.UTC),
+                                     "no_capacity_in_horizon")
+    state.dirty_decisions.add("b2")
+    key = ("short_stay", at(3, 16).astimezone(dt.UTC))
+    state.conflicts[key] = (1, 2)
+    state.dirty_conflicts.add(key)
+    await store.commit([state], {"o1": Route(("capago-alger",))},
+                       {("visa.bookings.v1", 3): 41},
+                       [OutboxRow(3, "visa.reschedules.v1", CENTRE, b"{}")])
+    loaded = (await store.load_centres([CENTRE]))[CENTRE]
+    assert loaded.info == state.info
+    assert loaded.slots == state.slots
+    assert loaded.bookings == state.bookings
+    assert loaded.outages == state.outages
+    assert loaded.decisions == state.decisions
+    assert loaded.conflicts == {key: (1, 2)}
+    assert loaded.occupancy[key] == 2
+    assert await store.stored_offsets([("visa.bookings.v1", 3)]) == {("visa.bookings.v1", 3): 41}
+    assert (await store.load_routes(["o1"]))["o1"].centres == ("capago-alger",)
+    rows = await store.outbox_batch({3}, 10)
+    assert [r.topic for r in rows] == ["visa.reschedules.v1"]
+    assert await store.outbox_batch({4}, 10) == []
+    await store.outbox_delete([r.seq for r in rows])
+    assert await store.outbox_backlog() == 0
+    await store.close()
+
+
+async def test_a_failed_transaction_stores_nothing(store_url: str) -> None:
+    store = await SchedulerStore.open(store_url)
+    state = CentreState(CENTRE)
+    apply(state, ev("visa.booking.created.v1", booking("b1", at(3, 9))))
+    bad = [OutboxRow(0, "t", "k", None)]  # type: ignore[arg-type]  # NOT NULL violated
+    with pytest.raises(Exception, match=r"(?i)null"):
+        await store.commit([state], {}, {("visa.bookings.v1", 0): 7}, bad)
+    assert await store.stored_offsets([("visa.bookings.v1", 0)]) == {}
+    assert (await store.load_centres([CENTRE]))[CENTRE].bookings == {}
+    await store.close()
