@@ -130,12 +130,25 @@ def cmd_deadletters(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    from services.common.http import StatusApp, broker_probe, serve
+    from services.common.metrics import Metrics
     from services.scheduler.app import run_scheduler
+    from services.scheduler.status import add_status_routes
+    from services.scheduler.store.sql import SchedulerStore, StatusQueries
 
     async def main(s: Settings) -> None:
         stop = asyncio.Event()
         await until_signalled(stop)
-        await run_scheduler(s, stop)
+        metrics = Metrics()
+        store = await SchedulerStore.open(s.database_url)
+        token = s.api_token.get_secret_value() if s.api_token else None
+        app = StatusApp(metrics.registry, token=token, probes={
+            "database": store.ping, "broker": broker_probe(s.kafka.bootstrap_servers or "")})
+        add_status_routes(app, StatusQueries(store.engine))
+        try:
+            await asyncio.gather(run_scheduler(s, stop, metrics), serve(app, s.http_port, stop))
+        finally:
+            await store.close()
 
     with broker_for(settings) as s:
         asyncio.run(main(s))

@@ -37,7 +37,8 @@ def _port_free(port: int) -> bool:
 
 async def run_dev(settings: Settings, demo: bool, scenario: Path) -> None:
     from services.notifier.app import run_notifier
-    from services.notifier.sinks import SmsSink, SmtpSink
+    from services.notifier.sms_sink import SmsSink
+    from services.notifier.smtp_sink import SmtpSink
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

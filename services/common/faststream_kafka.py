@@ -1,5 +1,6 @@
 """A FastStream KafkaBroker built from settings (security included), created on demand."""
 
+import logging
 import ssl
 
 from faststream.kafka import KafkaBroker
@@ -39,4 +40,6 @@ def make_broker(kafka: KafkaSettings, client_id: str, graceful_timeout: float) -
         security=security_of(kafka),
         graceful_timeout=graceful_timeout,
         enable_idempotence=False,
+        # per-message "Received/Processed" lines at DEBUG: our own logs say what happened
+        log_level=logging.DEBUG,
     )

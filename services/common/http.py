@@ -99,3 +99,20 @@ async def serve(app: StatusApp, port: int, stop: asyncio.Event) -> None:
     await stop.wait()
     server.should_exit = True
     await task
+
+
+def broker_probe(bootstrap: str) -> Probe:
+    """Readiness: the first reachable bootstrap server accepts a TCP connection."""
+    async def probe() -> None:
+        errors = []
+        for server in bootstrap.split(","):
+            host, _, port = server.strip().rpartition(":")
+            try:
+                _, writer = await asyncio.open_connection(host or "127.0.0.1", int(port))
+                writer.close()
+                await writer.wait_closed()
+                return
+            except OSError as exc:
+                errors.append(f"{server}: {exc}")
+        raise ConnectionError("; ".join(errors))
+    return probe

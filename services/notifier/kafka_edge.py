@@ -1,0 +1,186 @@
+"""Kafka at the edge: read a request, dead-letter what is not one, publish status events.
+
+Nothing here decides anything about notifications: parsing uses the shared contract
+(`schemas.envelope.parse_event`), the decision is the Intake's.
+"""
+
+import asyncio
+import dataclasses
+import datetime as dt
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVarTuple, Unpack
+
+import structlog
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka.errors import KafkaError
+from faststream.message import StreamMessage
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from sqlalchemy.exc import SQLAlchemyError
+
+from schemas.data import NotificationRequested
+from schemas.envelope import EventError, parse_event
+from schemas.events import NOTIFICATION_ADAPTER, NotificationRequestedEvent
+from schemas.topics import Topic
+from services.common.kafka import Outgoing, client_options, publish_all
+from services.common.settings import KafkaSettings
+from services.notifier.clock import Clock
+from services.notifier.domain.status import StatusEvent, dead_letter_event
+from services.notifier.metrics import NotifierMetrics
+from services.notifier.service import Intake
+
+log = structlog.get_logger("reslot.notifier")
+
+# Failures of the store or the broker: wait and try the same message again, never skip it.
+RETRYABLE = (SQLAlchemyError, KafkaError, OSError)
+
+Args = TypeVarTuple("Args")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    timestamp_ms: int | None = None
+
+
+def broker_security(kafka: KafkaSettings) -> BaseSecurity | None:
+    """FastStream's view of the same security settings `client_options` gives aiokafka."""
+    if kafka.security_protocol == "PLAINTEXT":
+        return None
+    ssl_context = client_options(kafka).get("ssl_context")
+    if kafka.security_protocol == "SSL":
+        return BaseSecurity(ssl_context=ssl_context, use_ssl=True)
+    use_ssl = kafka.security_protocol == "SASL_SSL"
+    username = kafka.sasl_username or ""
+    password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else ""
+    mechanism = kafka.sasl_mechanism or "PLAIN"
+    if mechanism == "SCRAM-SHA-256":
+        return SASLScram256(username, password, ssl_context=ssl_context, use_ssl=use_ssl)
+    if mechanism == "SCRAM-SHA-512":
+        return SASLScram512(username, password, ssl_context=ssl_context, use_ssl=use_ssl)
+    return SASLPlaintext(username, password, ssl_context=ssl_context, use_ssl=use_ssl)
+
+
+Records = tuple[ConsumerRecord[Any, Any], ...]
+
+
+def _readable_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
+    headers = [(k, (v or b"").decode("utf-8", "replace").encode()) for k, v in record.headers]
+    return dataclasses.replace(record, headers=headers)
+
+
+async def tolerant_parser(
+    records: Records, original: Callable[[Records], Awaitable[StreamMessage[Any]]]
+) -> StreamMessage[Any]:
+    """FastStream's parser fails on a header that is not UTF-8 (or null), before any handler
+    could dead-letter the message; such headers are replaced so the handler sees it."""
+    try:
+        return await original(records)
+    except (UnicodeDecodeError, AttributeError):
+        return await original(tuple(_readable_headers(r) for r in records))
+
+
+async def raw_body(message: StreamMessage[Any]) -> object:
+    """No decoding by FastStream: the handler parses the bytes itself, and dead-letters them."""
+    return message.body
+
+
+def incoming_of(record: ConsumerRecord[Any, Any]) -> Incoming:
+    return Incoming(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value or b"",
+        timestamp_ms=record.timestamp,
+    )
+
+
+class KafkaEdge:
+    def __init__(
+        self,
+        *,
+        intake: Intake,
+        producer: AIOKafkaProducer,
+        clock: Clock,
+        metrics: NotifierMetrics,
+    ) -> None:
+        self._intake = intake
+        self._producer = producer
+        self._clock = clock
+        self._metrics = metrics
+
+    async def handle(self, batch: Sequence[Incoming]) -> None:
+        """Handle messages for good: when this returns, their offsets may be committed.
+
+        Invalid ones are dead-lettered; the valid ones are claimed in one transaction.
+        """
+        requests: list[NotificationRequested] = []
+        letters: list[tuple[Incoming, EventError]] = []
+        for incoming in batch:
+            try:
+                event = parse_event(incoming.value, NOTIFICATION_ADAPTER)
+            except EventError as exc:
+                letters.append((incoming, exc))
+                continue
+            assert isinstance(event, NotificationRequestedEvent)
+            requests.append(event.data)
+        if letters:
+            await self._until_done(self._dead_letter, letters)
+        if requests:
+            await self._until_done(self._intake.accept, requests)
+
+    async def publish_status(self, events: Sequence[StatusEvent]) -> None:
+        """Status events keyed by centre id, in order; each keeps its id on re-publication."""
+        await publish_all(
+            self._producer,
+            [Outgoing(Topic.NOTIFICATION_STATUS, e.subject, e.to_json()) for e in events],
+        )
+
+    def _letter(self, incoming: Incoming, exc: EventError) -> Outgoing:
+        at = (
+            dt.datetime.fromtimestamp(incoming.timestamp_ms / 1000, dt.UTC)
+            if incoming.timestamp_ms is not None and incoming.timestamp_ms >= 0
+            else self._clock.now()
+        )
+        letter = dead_letter_event(
+            topic=incoming.topic,
+            partition=incoming.partition,
+            offset=incoming.offset,
+            key=incoming.key,
+            value=incoming.value,
+            error_class=exc.kind,
+            error=str(exc),
+            at=at,
+        )
+        key = incoming.key.decode("utf-8", "replace") if incoming.key else ""
+        return Outgoing(Topic.DEADLETTER, key, letter.to_json())
+
+    async def _dead_letter(self, letters: Sequence[tuple[Incoming, EventError]]) -> None:
+        await publish_all(self._producer, [self._letter(i, exc) for i, exc in letters])
+        for incoming, exc in letters:
+            self._metrics.dead_letters.labels(exc.kind).inc()
+            log.warning(
+                "message dead-lettered",
+                topic=incoming.topic,
+                partition=incoming.partition,
+                offset=incoming.offset,
+                error_class=exc.kind,
+            )
+
+    async def _until_done(
+        self, operation: Callable[[Unpack[Args]], Awaitable[object]], *args: *Args
+    ) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await operation(*args)
+                return
+            except RETRYABLE as exc:
+                log.warning("store or broker unavailable, retrying", error=repr(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
