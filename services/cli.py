@@ -156,12 +156,29 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
+    from services.common.http import StatusApp, broker_probe, serve
     from services.notifier.app import run_notifier
+    from services.notifier.metrics import NotifierMetrics
+    from services.scheduler.store.sql import make_engine
 
     async def main(s: Settings) -> None:
         stop = asyncio.Event()
         await until_signalled(stop)
-        await run_notifier(s, stop)
+        metrics = NotifierMetrics()
+        engine = make_engine(s.notifier_db())
+
+        async def database() -> None:
+            async with engine.connect() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+
+        token = s.api_token.get_secret_value() if s.api_token else None
+        app = StatusApp(metrics.registry, token=token, probes={
+            "database": database, "broker": broker_probe(s.kafka.bootstrap_servers or "")})
+        try:
+            await asyncio.gather(run_notifier(s, stop, metrics=metrics),
+                                 serve(app, s.http_port, stop))
+        finally:
+            await engine.dispose()
 
     with broker_for(settings) as s:
         asyncio.run(main(s))

@@ -9,6 +9,7 @@ again with the same Message-ID / Idempotency-Key.
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -270,7 +271,7 @@ class Dispatcher:
         attempts = await self._store.finish(row.key, self._config.owner, state, now, error)
         if attempts is None:
             return  # no longer ours: whoever owns it now reports it
-        self._metrics.outcomes.labels(row.key.channel, state.value).inc()
+        self._metrics.outcomes.labels(row.key.channel, _language(row), state.value).inc()
         log.info(
             "notification " + state.value,
             delivery=str(row.key),
@@ -285,3 +286,13 @@ def _status_of(row: DeliveryRow) -> StatusEvent:
     assert row.finished_at is not None
     outcome: Outcome = "delivered" if row.state is DeliveryState.DELIVERED else "failed"
     return status_event(row.key, row.centre_id, outcome, row.attempts, row.error, row.finished_at)
+
+
+def _language(row: DeliveryRow) -> str:
+    """The request's language for the metrics label; 'unknown' once the request is erased."""
+    if row.request is None:
+        return "unknown"
+    try:
+        return str(json.loads(row.request).get("language", "unknown"))
+    except (ValueError, AttributeError):
+        return "unknown"

@@ -163,7 +163,7 @@ class KafkaEdge:
     async def _dead_letter(self, letters: Sequence[tuple[Incoming, EventError]]) -> None:
         await publish_all(self._producer, [self._letter(i, exc) for i, exc in letters])
         for incoming, exc in letters:
-            self._metrics.dead_letters.labels(exc.kind).inc()
+            self._metrics.dead_letters.labels("notifier", exc.kind).inc()
             log.warning(
                 "message dead-lettered",
                 topic=incoming.topic,

@@ -18,16 +18,17 @@ class NotifierMetrics:
             ["channel", "result"],
             registry=self.registry,
         )
+        # names shared with deploy/grafana and deploy/prometheus/alerts.yml
         self.outcomes = Counter(
-            "reslot_notifier_outcomes",
-            "Deliveries decided, by channel and outcome.",
-            ["channel", "outcome"],
+            "reslot_notifications",
+            "Notifications decided, by channel, language and outcome.",
+            ["channel", "language", "outcome"],
             registry=self.registry,
         )
         self.dead_letters = Counter(
-            "reslot_notifier_dead_letters",
-            "Messages sent to the dead-letter topic, by error class.",
-            ["error_class"],
+            "reslot_deadletters",
+            "Inputs sent to the dead-letter topic, by service and error class.",
+            ["service", "error_class"],
             registry=self.registry,
         )
         self.in_flight = Gauge(

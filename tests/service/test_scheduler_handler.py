@@ -26,7 +26,8 @@ async def test_subscriber_applies_a_batch_and_dead_letters_garbage(tmp_path: Pat
         await broker.publish(line("visa.booking.created.v1", booking("b1", at(3, 9))).encode(),
                              "visa.bookings.v1", key=CENTRE.encode(), partition=1)
     state = (await scheduler.store.load_centres([CENTRE]))[CENTRE]
-    assert state.info is not None and list(state.bookings) == ["b1"]
+    assert state.info is not None
+    assert list(state.bookings) == ["b1"]
     rows = await scheduler.store.outbox_batch(None, 10)
     assert [r.topic for r in rows] == ["visa.deadletter.v1"]
     await scheduler.store.close()

@@ -1,0 +1,508 @@
+"""Claims, sends, retries, quiet hours and recovery against a real SMTP server (aiosmtpd), a
+real HTTP gateway and a real store (SQLite, and PostgreSQL where marked), without Kafka."""
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from schemas.data import NotificationRequested, Recipient
+from services.common.settings import Settings
+from services.notifier.app import dispatch_config
+from services.notifier.channels.sms import SmsSender
+from services.notifier.channels.smtp import SmtpSender
+from services.notifier.clock import Clock, ShiftedClock, SystemClock
+from services.notifier.dispatcher import Dispatcher
+from services.notifier.domain.dedupe import OnClaim
+from services.notifier.domain.model import DeliveryKey, DeliveryState
+from services.notifier.domain.status import StatusEvent, status_event_id
+from services.notifier.metrics import NotifierMetrics
+from services.notifier.options import NotifierOptions
+from services.notifier.ratelimit import TokenBucket
+from services.notifier.rendering import Renderer
+from services.notifier.service import Intake
+from services.notifier.sms_sink import SmsSink
+from services.notifier.smtp_sink import SmtpSink
+from services.notifier.store import DeliveryStore, NewDelivery
+from tests.conftest import eventually, new_database
+
+pytestmark = pytest.mark.integration
+
+ALGIERS = ZoneInfo("Africa/Algiers")
+DAYTIME = dt.datetime(2025, 12, 1, 10, 0, tzinfo=ALGIERS)
+
+
+def requested(
+    n: int,
+    *,
+    language: str = "fr",
+    email: str | None = "default",
+    phone: str | None = "default",
+    template: str = "appointment_rescheduled",
+    **variables: str,
+) -> NotificationRequested:
+    v = {
+        "old_start": "2025-12-03T16:30:00+01:00",
+        "new_start": "2025-12-04T09:00:00+01:00",
+        "timezone": "Africa/Algiers",
+        "centre_name": "Capago Alger",
+        "centre_address": "Lot 12, rue Ahmed Ouaked, Dely Ibrahim",
+        "centre_city": "Alger",
+        "service": "short_stay",
+        "reason": "next_days",
+        "booking_id": f"BK-{n}",
+    }
+    v.update(variables)
+    return NotificationRequested(
+        notification_id=f"n-{n}",
+        booking_id=f"BK-{n}",
+        centre_id="capago-alger",
+        template=template,  # type: ignore[arg-type]
+        language=language,  # type: ignore[arg-type]
+        recipient=Recipient(
+            name="Amel Benali",
+            email=f"applicant{n}@example.dz" if email == "default" else email,
+            phone=f"+21355500{n:04d}" if phone == "default" else phone,
+        ),
+        variables=v,
+    )
+
+
+@dataclass
+class Rig:
+    """The notifier's core wired to real sinks and a real store; statuses land in a list."""
+
+    store: DeliveryStore
+    intake: Intake
+    dispatcher: Dispatcher
+    smtp: SmtpSink
+    sms: SmsSink
+    clock: Clock
+    statuses: list[StatusEvent] = field(default_factory=list)
+
+    async def accept(self, *requests: NotificationRequested) -> list[OnClaim]:
+        return await self.intake.accept(list(requests))
+
+    def outcome(self, notification_id: str, channel: str) -> StatusEvent:
+        found = {
+            e.id: e
+            for e in self.statuses
+            if e.data.notification_id == notification_id and e.data.channel == channel
+        }
+        assert len(found) == 1, f"expected one status event for {notification_id}/{channel}"
+        return next(iter(found.values()))
+
+    async def decided(self, count: int) -> None:
+        async def check() -> bool:
+            keys = {(e.data.notification_id, e.data.channel) for e in self.statuses}
+            return len(keys) >= count
+
+        await eventually(check, timeout=15)
+
+
+@asynccontextmanager
+async def rig(
+    db_url: str,
+    *,
+    smtp: SmtpSink | None = None,
+    sms: SmsSink | None = None,
+    clock: Clock | None = None,
+    owner: str = "test-instance",
+    lease_s: float = 30.0,
+    sms_url: str | None = None,
+    **settings: object,
+) -> AsyncIterator[Rig]:
+    smtp = smtp or await SmtpSink().start()
+    sms = sms or await SmsSink(token="s3cret").start()
+    clock = clock or ShiftedClock(DAYTIME)
+    values: dict[str, object] = {
+        "notifier_database_url": db_url,
+        "smtp_port": smtp.port,
+        "sms_url": sms_url or sms.url,
+        "sms_token": "s3cret",
+        "send_backoff_base_s": 0.02,
+        "send_backoff_max_s": 0.2,
+        "send_max_attempts": 4,
+    }
+    config = Settings.model_validate(values | settings)
+    options = NotifierOptions(instance_id=owner, lease_s=lease_s, sweep_interval_s=0.1)
+    store = await DeliveryStore.open(config.notifier_db())
+    statuses: list[StatusEvent] = []
+
+    async def publish(events: object) -> None:
+        statuses.extend(events)  # type: ignore[call-overload]
+
+    renderer = Renderer()
+    senders = {
+        "email": SmtpSender.from_settings(config, timeout_s=5),
+        "sms": SmsSender.from_settings(config, timeout_s=5),
+    }
+    cfg = dispatch_config(config, options)
+    metrics = NotifierMetrics()
+    dispatcher = Dispatcher(
+        store=store,
+        renderer=renderer,
+        senders=senders,  # type: ignore[arg-type]
+        limits={
+            "email": TokenBucket(config.email_rate_per_s, clock),
+            "sms": TokenBucket(config.sms_rate_per_s, clock),
+        },
+        publish_status=publish,
+        clock=clock,
+        config=cfg,
+        metrics=metrics,
+    )
+    intake = Intake(
+        store=store,
+        check_renders=renderer.render,
+        dispatcher=dispatcher,
+        clock=clock,
+        config=cfg,
+        metrics=metrics,
+    )
+    await dispatcher.start()
+    the_rig = Rig(store, intake, dispatcher, smtp, sms, clock, statuses)
+    try:
+        yield the_rig
+    finally:
+        await dispatcher.stop(grace_s=2)
+        for sender in senders.values():
+            await sender.close()
+        await store.close()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path}/notifier.db"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/notifier.db"
+        return
+    async with new_database(request.getfixturevalue("postgres_url")) as url:
+        yield url
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[SmtpSink]:
+    sink = await SmtpSink().start()
+    yield sink
+    await sink.stop()
+
+
+@pytest.fixture
+async def sms() -> AsyncIterator[SmsSink]:
+    sink = await SmsSink(token="s3cret").start()
+    yield sink
+    await sink.stop()
+
+
+# -- exactly once ---------------------------------------------------------------------------
+
+
+async def test_the_same_request_three_times_sends_once(
+    db_url: str, smtp: SmtpSink, sms: SmsSink
+) -> None:
+    async with rig(db_url, smtp=smtp, sms=sms) as r:
+        first = await r.accept(requested(1))
+        again = await r.accept(requested(1), requested(1))  # redelivered, twice in one batch
+        await r.decided(2)
+        third = await r.accept(requested(1))
+        assert first == [OnClaim.SEND, OnClaim.SEND]
+        assert set(again) <= {OnClaim.IN_PROGRESS, OnClaim.REPORT}
+        assert third == [OnClaim.REPORT, OnClaim.REPORT]
+        await eventually(
+            lambda: _true(sum(e.data.channel == "email" for e in r.statuses) >= 2), timeout=5
+        )
+        assert len(smtp.messages) == 1
+        assert len(sms.requests) == 1
+        assert len(sms.messages) == 1
+        email, text = r.outcome("n-1", "email"), r.outcome("n-1", "sms")
+        assert (email.type, email.data.attempts) == ("visa.notification.delivered.v1", 1)
+        assert (text.type, text.data.attempts) == ("visa.notification.delivered.v1", 1)
+        # Re-published with the same id, so consumers downstream drop the copy.
+        assert email.id == status_event_id(DeliveryKey("n-1", "email"), "delivered")
+        assert [e.id for e in r.statuses].count(email.id) >= 2
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def test_email_is_multipart_with_a_message_id_from_the_notification(
+    sqlite_url: str, smtp: SmtpSink, sms: SmsSink
+) -> None:
+    async with rig(sqlite_url, smtp=smtp, sms=sms) as r:
+        await r.accept(requested(7, language="ar"))
+        await r.decided(2)
+    (mail,) = smtp.messages
+    message = mail.message
+    assert message["Message-ID"] == "<n-7@reslot>"
+    assert message["Content-Language"] == "ar"
+    assert mail.recipients == ("applicant7@example.dz",)
+    assert message.get_content_type() == "multipart/alternative"
+    assert 'dir="rtl"' in mail.part("text/html")
+    assert "الخميس 4 ديسمبر 2025، الساعة 09:00" in mail.part("text/plain")
+    assert str(message["Subject"]).startswith("تم تغيير موعدك")
+    (text,) = sms.messages
+    assert (text.to, text.id, text.idempotency_key) == ("+213555000007", "n-7", "n-7")
+    assert text.authorization == "Bearer s3cret"
+    assert text.text.startswith("تم تغيير موعدك في Capago Alger")
+
+
+# -- retries --------------------------------------------------------------------------------
+
+
+async def test_a_gateway_answering_503_twice_then_200_delivers_once_in_three_attempts(
+    db_url: str, smtp: SmtpSink, sms: SmsSink
+) -> None:
+    sms.script["+213555000002"] = [503, 503]
+    async with rig(db_url, smtp=smtp, sms=sms) as r:
+        await r.accept(requested(2))
+        await r.decided(2)
+        outcome = r.outcome("n-2", "sms")
+    assert (outcome.type, outcome.data.attempts) == ("visa.notification.delivered.v1", 3)
+    assert [s.idempotency_key for s in sms.requests] == ["n-2"] * 3
+    assert len(sms.messages) == 1
+
+
+async def test_a_gateway_answering_400_fails_at_once(
+    sqlite_url: str, smtp: SmtpSink, sms: SmsSink
+) -> None:
+    sms.script["+213555000003"] = [400]
+    async with rig(sqlite_url, smtp=smtp, sms=sms) as r:
+        await r.accept(requested(3))
+        await r.decided(2)
+        outcome = r.outcome("n-3", "sms")
+        assert r.outcome("n-3", "email").type == "visa.notification.delivered.v1"
+    assert outcome.type == "visa.notification.failed.v1"
+    assert (outcome.data.attempts, outcome.data.error) == (1, "http 400")
+    assert len(sms.requests) == 1
+
+
+async def test_a_refused_recipient_fails_at_once_and_a_busy_server_is_retried(
+    sqlite_url: str, smtp: SmtpSink, sms: SmsSink
+) -> None:
+    smtp.refuse["applicant4@example.dz"] = "550 5.1.1 <applicant4@example.dz> no such user"
+    smtp.data_replies["applicant5@example.dz"] = ["451 4.3.0 try again later"]
+    async with rig(sqlite_url, smtp=smtp, sms=sms) as r:
+        await r.accept(requested(4), requested(5))
+        await r.decided(4)
+        refused, busy = r.outcome("n-4", "email"), r.outcome("n-5", "email")
+    assert refused.type == "visa.notification.failed.v1"
+    assert refused.data.attempts == 1
+    assert refused.data.error.startswith("smtp 550")
+    assert "applicant4" not in refused.data.error  # no personal data in errors
+    assert (busy.type, busy.data.attempts) == ("visa.notification.delivered.v1", 2)
+    assert [m.message_id for m in smtp.messages] == ["<n-5@reslot>"]
+
+
+async def test_an_unreachable_gateway_is_retried_up_to_the_limit(
+    sqlite_url: str, smtp: SmtpSink
+) -> None:
+    closed = await SmsSink().start()
+    url = closed.url
+    await closed.stop()  # nothing listens there any more: connection refused
+    async with rig(sqlite_url, smtp=smtp, sms_url=url) as r:
+        await r.accept(requested(6))
+        await r.decided(2)
+        outcome = r.outcome("n-6", "sms")
+    assert outcome.type == "visa.notification.failed.v1"
+    assert outcome.data.attempts == 4  # send_max_attempts
+    assert outcome.data.error == "sms ConnectError"
+
+
+async def test_a_slow_retry_does_not_hold_up_other_notifications(
+    sqlite_url: str, smtp: SmtpSink, sms: SmsSink
+) -> None:
+    sms.script["+213555000100"] = [503, 503, 503]
+    async with rig(sqlite_url, smtp=smtp, sms=sms, send_backoff_base_s=0.3) as r:
+        await r.accept(*(requested(n) for n in range(100, 120)))
+        await r.decided(40)
+    order = [e.data.notification_id for e in r.statuses if e.data.channel == "sms"]
+    assert order[-1] == "n-100"  # the others went while it waited
+    assert r.outcome("n-100", "sms").data.attempts == 4
+
+
+# -- no contact, bad requests ---------------------------------------------------------------
+
+
+async def test_no_contact_fails_on_both_channels_without_sending(
+    sqlite_url: str, smtp: SmtpSink, sms: SmsSink
+) -> None:
+    async with rig(sqlite_url, smtp=smtp, sms=sms) as r:
+        decisions = await r.accept(requested(8, email=None, phone=None))
+        await r.decided(2)
+        email, text = r.outcome("n-8", "email"), r.outcome("n-8", "sms")
+    assert decisions == [OnClaim.REPORT, OnClaim.REPORT]
+    for outcome in (email, text):
+        assert outcome.type == "visa.notification.failed.v1"
+        assert (outcome.data.attempts, outcome.data.error) == (0, "no_contact")
+    assert smtp.messages == []
+    assert sms.requests == []
+
+
+async def test_one_channel_only_when_only_one_address_is_known(
+    sqlite_url: str, smtp: SmtpSink, sms: SmsSink
+) -> None:
+    async with rig(sqlite_url, smtp=smtp, sms=sms) as r:
+        await r.accept(requested(9, phone=None))
+        await r.decided(1)
+        rows = await r.store.all_rows()
+    assert [(row.key.channel, row.state) for row in rows] == [("email", DeliveryState.DELIVERED)]
+    assert sms.requests == []
+
+
+async def test_a_request_missing_a_variable_fails_and_sends_nothing(
+    sqlite_url: str, smtp: SmtpSink, sms: SmsSink
+) -> None:
+    bad = requested(10)
+    bad = bad.model_copy(
+        update={"variables": {k: v for k, v in bad.variables.items() if k != "new_start"}}
+    )
+    async with rig(sqlite_url, smtp=smtp, sms=sms) as r:
+        await r.accept(bad)
+        await r.decided(2)
+        outcome = r.outcome("n-10", "email")
+    assert outcome.type == "visa.notification.failed.v1"
+    assert outcome.data.error == "invalid_request: missing variable(s): new_start"
+    assert smtp.messages == []
+    assert sms.requests == []
+
+
+# -- quiet hours ----------------------------------------------------------------------------
+
+
+async def test_sms_in_quiet_hours_waits_for_eight_while_email_goes_at_once(
+    sqlite_url: str, smtp: SmtpSink, sms: SmsSink
+) -> None:
+    clock = ShiftedClock(dt.datetime(2025, 12, 1, 7, 59, 58, 500_000, tzinfo=ALGIERS))
+    async with rig(sqlite_url, smtp=smtp, sms=sms, clock=clock) as r:
+        await r.accept(requested(11))
+        held = {row.key.channel: row for row in await r.store.all_rows()}
+        assert held["sms"].not_before == dt.datetime(2025, 12, 1, 8, 0, tzinfo=ALGIERS)
+        await r.decided(1)
+        assert r.statuses[0].data.channel == "email"
+        assert sms.requests == []
+        await r.decided(2)
+        sms_status = r.outcome("n-11", "sms")
+    assert sms_status.time >= dt.datetime(2025, 12, 1, 8, 0, tzinfo=ALGIERS)
+    assert len(sms.messages) == 1
+
+
+async def test_evening_sms_is_kept_in_the_store_until_next_morning(
+    sqlite_url: str, smtp: SmtpSink, sms: SmsSink
+) -> None:
+    clock = ShiftedClock(dt.datetime(2025, 12, 1, 22, 0, tzinfo=ALGIERS))
+    async with rig(sqlite_url, smtp=smtp, sms=sms, clock=clock) as r:
+        await r.accept(requested(12))
+        await r.decided(1)
+    async with rig(sqlite_url, smtp=smtp, sms=sms, clock=clock) as r:  # a restart keeps it
+        rows = {row.key.channel: row for row in await r.store.all_rows()}
+    assert rows["email"].state is DeliveryState.DELIVERED
+    assert rows["sms"].state is DeliveryState.SENDING
+    assert rows["sms"].not_before == dt.datetime(2025, 12, 2, 8, 0, tzinfo=ALGIERS)
+    assert sms.requests == []
+
+
+# -- crashes and leases ---------------------------------------------------------------------
+
+
+def claimed_row(n: int, channel: str, at: dt.datetime) -> NewDelivery:
+    request = requested(n)
+    return NewDelivery(
+        key=DeliveryKey(request.notification_id, channel),  # type: ignore[arg-type]
+        booking_id=request.booking_id,
+        centre_id=request.centre_id,
+        request=request.model_dump_json(),
+        state=DeliveryState.SENDING,
+        not_before=at,
+    )
+
+
+async def test_claims_left_by_a_crash_are_sent_on_restart_with_the_same_ids(
+    db_url: str, smtp: SmtpSink, sms: SmsSink
+) -> None:
+    now = DAYTIME.astimezone(dt.UTC)
+    crashed = await DeliveryStore.open(db_url)
+    # A run claimed these, counted one attempt on n-21's SMS, then died.
+    await crashed.claim(
+        [claimed_row(20, "email", now), claimed_row(20, "sms", now), claimed_row(21, "sms", now)],
+        owner="test-instance",
+        now=now,
+        lease_s=3600,
+    )
+    assert await crashed.begin_attempt(DeliveryKey("n-21", "sms"), "test-instance", now) == 1
+    await crashed.close()
+    async with rig(db_url, smtp=smtp, sms=sms, owner="test-instance") as r:  # same instance id
+        await r.decided(3)
+        assert r.outcome("n-21", "sms").data.attempts == 2
+    assert [m.message_id for m in smtp.messages] == ["<n-20@reslot>"]
+    assert sorted(s.idempotency_key for s in sms.messages) == ["n-20", "n-21"]
+
+
+async def test_another_instance_takes_over_once_the_lease_runs_out(
+    db_url: str, smtp: SmtpSink, sms: SmsSink
+) -> None:
+    now = SystemClock().now()
+    dead = await DeliveryStore.open(db_url)
+    await dead.claim([claimed_row(30, "email", now)], owner="dead-one", now=now, lease_s=1.0)
+    await dead.close()
+    async with rig(db_url, smtp=smtp, sms=sms, clock=SystemClock(), owner="other") as r:
+        assert smtp.messages == []  # the lease still holds
+        await r.decided(1)
+        taken_after = SystemClock().now()
+    assert taken_after >= now + dt.timedelta(seconds=1)
+    assert [m.message_id for m in smtp.messages] == ["<n-30@reslot>"]
+
+
+async def test_a_live_lease_is_not_taken(sqlite_url: str) -> None:
+    store = await DeliveryStore.open(sqlite_url)
+    now = SystemClock().now()
+    await store.claim([claimed_row(40, "email", now)], owner="a", now=now, lease_s=30)
+    assert await store.take_due("b", now, 30) == []
+    assert await store.take_due("a", now, 30) == [DeliveryKey("n-40", "email")]
+    later = now + dt.timedelta(seconds=31)
+    assert await store.take_due("b", later, 30) == [DeliveryKey("n-40", "email")]
+    assert await store.begin_attempt(DeliveryKey("n-40", "email"), "a", later) is None
+    await store.close()
+
+
+async def test_status_events_have_ids_derived_from_notification_channel_and_outcome() -> None:
+    key = DeliveryKey("n-1", "sms")
+    assert status_event_id(key, "delivered") == status_event_id(key, "delivered")
+    assert status_event_id(key, "delivered") != status_event_id(key, "failed")
+    assert status_event_id(key, "delivered") != status_event_id(
+        DeliveryKey("n-1", "email"), "delivered"
+    )
+    assert uuid.UUID(status_event_id(key, "failed")).version == 5
+
+
+async def test_personal_data_is_erased_from_the_store_once_decided(
+    sqlite_url: str, smtp: SmtpSink, sms: SmsSink
+) -> None:
+    async with rig(sqlite_url, smtp=smtp, sms=sms) as r:
+        await r.accept(requested(50))
+        await r.decided(2)
+        rows = await r.store.all_rows()
+    assert all(row.request is None for row in rows)
+    assert all(row.reported for row in rows)
+
+
+async def test_the_rate_limit_spaces_out_sends(
+    sqlite_url: str, smtp: SmtpSink, sms: SmsSink
+) -> None:
+    async with rig(sqlite_url, smtp=smtp, sms=sms, sms_rate_per_s=20.0, clock=SystemClock()) as r:
+        start = SystemClock().monotonic()
+        await r.accept(*(requested(n, email=None, language="en") for n in range(200, 230)))
+        await r.decided(30)
+        elapsed = SystemClock().monotonic() - start
+    assert elapsed >= 0.45  # a burst of 20, then 10 more at 20 per second
+    assert len(sms.messages) == 30
