@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck unit integration schemas bench chaos clean
+.PHONY: run test lint typecheck unit integration schemas bench chaos clean browser
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -14,10 +14,22 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
+# Headless Chromium (Debian's package) for the status page test; installed once, only where
+# we are root with apt-get. Without it that test fails and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && \
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || \
+				echo "could not install chromium: the status page test will fail"; \
+		else \
+			echo "chromium is missing and cannot be installed here (needs root and apt-get)"; \
+		fi; }
+
 run: $(STAMP)
 	$(BIN)/reslot dev --demo
 
-test: lint typecheck
+test: lint typecheck browser
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
@@ -29,7 +41,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-integration: $(STAMP)
+integration: $(STAMP) browser
 	$(BIN)/pytest -q tests/integration
 
 schemas: $(STAMP)

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from services.common import tracing
 from services.common.local_broker import start_broker
 from services.common.logs import configure
 from services.common.settings import Settings
@@ -130,21 +131,18 @@ def cmd_deadletters(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
-    from services.common.http import StatusApp, broker_probe, serve
+    from services.common.http import serve
     from services.common.metrics import Metrics
     from services.scheduler.app import run_scheduler
-    from services.scheduler.status import add_status_routes
-    from services.scheduler.store.sql import SchedulerStore, StatusQueries
+    from services.scheduler.status import status_app
+    from services.scheduler.store.sql import SchedulerStore
 
     async def main(s: Settings) -> None:
         stop = asyncio.Event()
         await until_signalled(stop)
         metrics = Metrics()
         store = await SchedulerStore.open(s.database_url)
-        token = s.api_token.get_secret_value() if s.api_token else None
-        app = StatusApp(metrics.registry, token=token, probes={
-            "database": store.ping, "broker": broker_probe(s.kafka.bootstrap_servers or "")})
-        add_status_routes(app, StatusQueries(store.engine))
+        app = status_app(s, store, metrics.registry)
         try:
             await asyncio.gather(run_scheduler(s, stop, metrics), serve(app, s.http_port, stop))
         finally:
@@ -225,7 +223,16 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     fmt = "console" if args.command in ("dev", "broker", "publish", "plan") else "json"
     configure(settings.log_level, settings.log_format if fmt == "json" else fmt)
-    code: int = args.func(args, settings)
+    if fmt == "console" and settings.log_level.upper() == "INFO":
+        # a line per plan and per message would drown the live summary: RESLOT_LOG_LEVEL=DEBUG
+        for chatty in ("reslot.scheduler", "reslot.notifier", "reslot.faststream"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
+    if args.command in ("scheduler", "notifier", "dev"):
+        tracing.configure(f"reslot-{args.command}")
+    try:
+        code: int = args.func(args, settings)
+    finally:
+        tracing.shutdown()
     return code
 
 

@@ -7,20 +7,21 @@ each plan as it completes and how many messages went out. Ctrl-C stops everythin
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import socket
 from pathlib import Path
 
 from schemas.topics import Topic
-from services.common.http import StatusApp, serve
+from services.common.http import serve
 from services.common.kafka import Outgoing, ensure_topics
 from services.common.local_broker import free_port
 from services.common.metrics import Metrics
 from services.common.publish import publish, validate_lines
 from services.common.settings import Settings
 from services.scheduler.app import run_scheduler
-from services.scheduler.status import add_status_routes
+from services.scheduler.status import status_app
 from services.scheduler.store.sql import SchedulerStore, StatusQueries
 
 log = logging.getLogger("reslot.dev")
@@ -54,18 +55,21 @@ async def run_dev(settings: Settings, demo: bool, scenario: Path) -> None:
     metrics = Metrics()
     store = await SchedulerStore.open(settings.database_url)  # creates the tables first
     queries = StatusQueries(store.engine)
-    app = StatusApp(metrics.registry, probes={"database": store.ping})
-    add_status_routes(app, queries)
+    app = status_app(settings, store, metrics.registry)
     tasks = [
         asyncio.create_task(run_scheduler(settings, stop, metrics), name="scheduler"),
         asyncio.create_task(run_notifier(settings, stop), name="notifier"),
         asyncio.create_task(serve(app, port, stop), name="status"),
     ]
-    print(f"\n  Reslot is running. Status page: http://127.0.0.1:{port}/   (Ctrl-C stops)\n",
-          flush=True)
+    url = f"http://127.0.0.1:{port}"
+    print(f"\n  Reslot is running (Ctrl-C stops).\n"
+          f"  Status page:  {url}/\n"
+          f"  API:          {url}/api/outages  {url}/api/plans  {url}/openapi.json\n"
+          f"  Metrics:      {url}/metrics\n"
+          f"  Broker:       {settings.kafka.bootstrap_servers}\n", flush=True)
     if demo:
         tasks.append(asyncio.create_task(_play(settings, scenario, metrics, queries, smtp, sms,
-                                               stop), name="demo"))
+                                               stop, url), name="demo"))
     done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     for task in done:
         if task.exception() is not None and not stop.is_set():
@@ -79,7 +83,7 @@ async def run_dev(settings: Settings, demo: bool, scenario: Path) -> None:
 
 
 async def _play(settings: Settings, scenario: Path, metrics: Metrics, queries: StatusQueries,
-                smtp: "object", sms: "object", stop: asyncio.Event) -> None:
+                smtp: "object", sms: "object", stop: asyncio.Event, url: str) -> None:
     with scenario.open(encoding="utf-8") as f:
         messages, errors = validate_lines(f)
     if errors:
@@ -92,7 +96,10 @@ async def _play(settings: Settings, scenario: Path, metrics: Metrics, queries: S
     print(f"demo: the scheduler has read every calendar; declaring {len(outages)} "
           "France-Visas portal outages", flush=True)
     await publish(settings, outages)
-    await _report(queries, smtp, sms, stop)
+    declared = [json.loads(m.value) for m in outages]
+    expected = sum(len(e["data"].get("centre_ids") or ()) for e in declared
+                   if e["type"] == "visa.outage.declared.v1")
+    await _report(queries, smtp, sms, stop, expected, url)
 
 
 def _consumed(metrics: Metrics) -> int:
@@ -118,23 +125,40 @@ async def _wait_consumed(metrics: Metrics, expected: int, stop: asyncio.Event) -
 
 
 async def _report(queries: StatusQueries, smtp: "object", sms: "object",
-                  stop: asyncio.Event) -> None:
+                  stop: asyncio.Event, expected_plans: int, url: str) -> None:
+    """A line per plan as it completes, the messages delivered as they go, then totals once
+    every expected plan is made and no message went out for a few seconds."""
     shown: set[str] = set()
     last_sent = (-1, -1)
+    quiet_s = 0
+    summarised = False
     while not stop.is_set():
-        for p in sorted(await queries.plans(), key=lambda p: (p["outage_id"], p["centre_id"])):
+        plans = sorted(await queries.plans(), key=lambda p: (p["outage_id"], p["centre_id"]))
+        for p in plans:
             if p["plan_id"] in shown:
                 continue
             shown.add(p["plan_id"])
             gap = (p["cost"] - p["bound"]) / p["cost"] if p["cost"] else 0.0
-            print(f"plan {p['outage_id']} @ {p['centre_id']}: displaced {p['displaced']}, "
-                  f"moved {p['moved']}, unplaced {p['unplaced']}, cost {p['cost']} "
-                  f"(bound {p['bound']}, gap {gap:.2%}, {p['status']}, {p['solve_ms']} ms)",
+            print(f"plan {len(shown)}/{expected_plans}  {p['outage_id']} @ {p['centre_id']}: "
+                  f"displaced {p['displaced']}, moved {p['moved']}, unplaced {p['unplaced']}  "
+                  f"(cost {p['cost']}, gap {gap:.2%}, {p['status']}, {p['solve_ms']} ms)",
                   flush=True)
         sent = (len(getattr(smtp, "messages", [])), len(getattr(sms, "messages", [])))
         if sent != last_sent:
             print(f"messages delivered: {sent[0]} e-mails, {sent[1]} SMS", flush=True)
-            last_sent = sent
+            last_sent, quiet_s = sent, 0
+        else:
+            quiet_s += 1
+        # done: every plan made, and messages have gone out and stopped (or never started)
+        settled = quiet_s >= (3 if sum(sent) else 15)
+        if not summarised and len(shown) >= expected_plans and settled:
+            summarised = True
+            total = {k: sum(p[k] for p in plans) for k in ("displaced", "moved", "unplaced")}
+            call = " (the centres must call them)" if total["unplaced"] else ""
+            print(f"\ndemo done: {len(shown)} plans; {total['displaced']} appointments "
+                  f"displaced, {total['moved']} moved, {total['unplaced']} unplaced{call}; "
+                  f"{sent[0]} e-mails and {sent[1]} SMS delivered.\n"
+                  f"Status page: {url}/   (Ctrl-C stops)", flush=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
 

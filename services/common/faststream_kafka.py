@@ -13,6 +13,8 @@ from faststream.security import (
 
 from services.common.settings import KafkaSettings
 
+FASTSTREAM_LOG = logging.getLogger("reslot.faststream")
+
 # Tests use short sessions so a killed member is replaced in about 10 s (DESIGN.md).
 SESSION = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
 
@@ -42,4 +44,5 @@ def make_broker(kafka: KafkaSettings, client_id: str, graceful_timeout: float) -
         enable_idempotence=False,
         # per-message "Received/Processed" lines at DEBUG: our own logs say what happened
         log_level=logging.DEBUG,
+        logger=FASTSTREAM_LOG,  # through our handler: JSON lines like every other log line
     )

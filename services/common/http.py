@@ -1,10 +1,13 @@
 """A small read-only ASGI app: health, readiness, metrics and JSON routes, served by uvicorn.
 
 Routes are plain async functions returning (status, content type, body); an optional bearer
-token protects everything but the probes.
+token (RESLOT_API_TOKEN) protects everything but the probes. Every answer is `no-store` and
+carries a Content-Security-Policy that allows nothing from elsewhere: the status page is
+self-contained (inline styles and SVG) and works with no network.
 """
 
 import asyncio
+import hmac
 import json
 import logging
 import re
@@ -22,6 +25,14 @@ Handler = Callable[[dict[str, str]], Awaitable[Response]]
 Probe = Callable[[], Awaitable[None]]
 JSON = "application/json"
 OPEN_PATHS = ("/healthz", "/readyz")
+SECURITY_HEADERS = (
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy",
+     b"default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+     b"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+)
 
 
 def json_response(obj: Any, status: int = 200) -> Response:
@@ -44,15 +55,21 @@ class StatusApp:
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return
+        if scope["type"] != "http":
+            return  # no websockets
         status, ctype, body = await self.respond(scope)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", ctype.encode()),
-                                (b"cache-control", b"no-store")]})
-        await send({"type": "http.response.body", "body": body})
+        headers = [(b"content-type", ctype.encode()), *SECURITY_HEADERS]
+        if status == 401:
+            headers.append((b"www-authenticate", b'Bearer realm="reslot"'))
+        if status == 405:
+            headers.append((b"allow", b"GET, HEAD"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body",
+                    "body": b"" if scope["method"] == "HEAD" else body})
 
     async def respond(self, scope: dict[str, Any]) -> Response:
         path = scope["path"]
-        if scope["method"] != "GET":
+        if scope["method"] not in ("GET", "HEAD"):
             return json_response({"error": "read-only API"}, 405)
         if self.token and path not in OPEN_PATHS and not self._authorised(scope):
             return json_response({"error": "missing or wrong bearer token"}, 401)
@@ -73,9 +90,12 @@ class StatusApp:
         return json_response({"error": f"no route {path}"}, 404)
 
     def _authorised(self, scope: dict[str, Any]) -> bool:
-        headers = dict(scope.get("headers", []))
-        given: bytes = headers.get(b"authorization", b"")
-        return given == f"Bearer {self.token}".encode()
+        assert self.token is not None
+        given = b""
+        for name, value in scope.get("headers", []):
+            if name == b"authorization":
+                given = value
+        return hmac.compare_digest(given, f"Bearer {self.token}".encode())
 
     async def _ready(self) -> Response:
         failed = {}
@@ -89,16 +109,18 @@ class StatusApp:
         return json_response({"status": "ready", "checked": sorted(self.probes)})
 
 
-async def serve(app: StatusApp, port: int, stop: asyncio.Event) -> None:
-    """Serve on 0.0.0.0:`port` until `stop` is set."""
-    config = uvicorn.Config(app, host="0.0.0.0", port=port, log_level="warning",
+async def serve(app: StatusApp, port: int, stop: asyncio.Event, host: str = "0.0.0.0") -> None:
+    """Serve on `host`:`port` until `stop` is set."""
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                             lifespan="off", access_log=False)
     server = uvicorn.Server(config)
     # serve() without capture_signals: the caller owns SIGINT/SIGTERM and sets `stop`
     task = asyncio.create_task(server._serve())
-    await stop.wait()
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
     server.should_exit = True
-    await task
+    await task  # raises if the server could not start
 
 
 def broker_probe(bootstrap: str) -> Probe:

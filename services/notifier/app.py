@@ -10,6 +10,7 @@ store, so a crash loses nothing and a redelivered request is recognised by its c
 """
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from schemas.topics import Topic
+from services.common.faststream_kafka import FASTSTREAM_LOG
 from services.common.kafka import client_options, ensure_topics, make_producer
 from services.common.settings import Settings
 from services.notifier.channels import Sender
@@ -151,6 +153,8 @@ def _broker(notifier: Notifier) -> KafkaBroker:
         security=broker_security(settings.kafka),
         client_id=f"reslot-notifier-{options.instance_id}",
         graceful_timeout=settings.graceful_timeout_s,
+        logger=FASTSTREAM_LOG,  # JSON lines through our handler, not FastStream's own
+        log_level=logging.DEBUG,  # per-batch "Received/Processed": our own logs say more
     )
 
     @broker.subscriber(

@@ -72,8 +72,8 @@ async def build_scheduler(settings: Settings, stop: asyncio.Event,
 
     @subscriber  # type: ignore[untyped-decorator]
     async def on_batch(message: KafkaMessage) -> None:
-        records = [Record(r.topic, r.partition, r.offset, r.key, r.value or b"", r.timestamp)
-                   for r in message.raw_message]
+        records = [Record(r.topic, r.partition, r.offset, r.key, r.value or b"", r.timestamp,
+                          tuple(r.headers or ())) for r in message.raw_message]
         applied = await apply_batch(pipeline, positions, records, stop)
         if applied and scheduler.relay is not None:
             scheduler.relay.wake.set()

@@ -8,21 +8,29 @@ committed with the offset, so the partition moves on and nothing disappears.
 import asyncio
 import base64
 import datetime as dt
+import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
+from opentelemetry.trace import SpanKind
+
 from schemas import data as d
 from schemas.envelope import CloudEvent, EventError, parse_event
 from schemas.events import INPUT_ADAPTER, DeadLetterEvent
 from schemas.topics import INPUT_TOPICS, TOPIC_OF_TYPE, Topic
+from services.common import tracing
 from services.common.metrics import Metrics
+from services.common.tracing import Headers
 from services.scheduler.domain.outputs import SOURCE, derived_id
 from services.scheduler.domain.process import PlanningConfig, process
 from services.scheduler.domain.routing import Route, route
 from services.scheduler.domain.state import CentreState, PlanSummary
 from services.scheduler.store.sql import OutboxRow, SchedulerStore, TopicPartition
+
+log = structlog.get_logger("reslot.scheduler")
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class Record:
     key: bytes | None
     value: bytes
     timestamp_ms: int
+    headers: Headers = ()  # only trace context is read from them
 
 
 @dataclass
@@ -47,6 +56,7 @@ class BatchResult:
     outbox: list[OutboxRow] = field(default_factory=list)
     plans: list[PlanSummary] = field(default_factory=list)
     deadletters: list[tuple[Record, EventError]] = field(default_factory=list)
+    trace_ids: dict[str, str] = field(default_factory=dict)  # plan id -> trace id, for logs
 
 
 def parse(record: Record) -> Parsed:
@@ -146,14 +156,18 @@ class Pipeline:
                 result.outbox.append(deadletter_row(p.record, p.error, "scheduler"))
             elif p.record.topic == Topic.OUTAGES:
                 for copy in route(self._routes, p.event):
+                    headers = _routing_trace(p.record, copy)
                     result.outbox.append(OutboxRow(p.record.partition, Topic.OUTAGES_BY_CENTRE,
-                                                   copy.subject, copy.to_json()))
+                                                   copy.subject, copy.to_json(), headers))
             else:
                 state = self._centres[centre_of(p.event)]
+                started = time.time_ns()
                 events, plans = process(state, p.event, self.config)
+                headers = _planning_trace(p.record, p.event, plans, started, result) \
+                    if events else ()
                 result.plans += plans
                 result.outbox += [OutboxRow(p.record.partition, TOPIC_OF_TYPE[e.type],
-                                            e.subject, e.to_json()) for e in events]
+                                            e.subject, e.to_json(), headers) for e in events]
         return result
 
     def _observe(self, records: Sequence[Record], result: BatchResult) -> None:
@@ -163,7 +177,14 @@ class Pipeline:
         for _, error in result.deadletters:
             m.deadletters.labels("scheduler", error.kind).inc()
         self.recent_plans.extend(result.plans)
+        for r, error in result.deadletters:
+            log.warning("input dead-lettered", topic=r.topic, partition=r.partition,
+                        offset=r.offset, error_class=error.kind)
         for p in result.plans:
+            log.info("plan committed", plan_id=p.plan_id, centre_id=p.centre_id,
+                     outage_id=p.outage_id, displaced=p.displaced, moved=p.moved,
+                     unplaced=p.unplaced, status=p.status, solve_ms=p.solve_ms,
+                     trace_id=result.trace_ids.get(p.plan_id))
             m.plans.labels(p.status).inc()
             m.solve_seconds.observe(p.solve_ms / 1000)
             m.displaced.labels(p.centre_id).inc(p.displaced)
@@ -172,6 +193,47 @@ class Pipeline:
             m.gap.set((p.cost - p.bound) / p.cost if p.cost else 0.0)
         m.active_outages.set(sum(
             1 for s in self._centres.values() for o in s.outages.values() if o.active))
+
+
+def _routing_trace(record: Record, copy: CloudEvent[Any]) -> Headers:
+    """A root span per outage and centre (its own trace id); an upstream trace is linked."""
+    outage_id = copy.data.outage_id
+    span = tracing.span(
+        "reslot.outage.route", parent=tracing.context_of(record.headers),
+        trace_id=tracing.outage_trace_id(outage_id, copy.subject), kind=SpanKind.PRODUCER,
+        attributes={"reslot.outage_id": outage_id, "reslot.centre_id": copy.subject,
+                    "cloudevents.event_id": copy.id, "cloudevents.event_type": copy.type,
+                    "messaging.destination.name": str(Topic.OUTAGES_BY_CENTRE)})
+    span.end()
+    log.info("outage routed", event_id=copy.id, outage_id=outage_id, centre_id=copy.subject,
+             trace_id=tracing.trace_id_hex(span))
+    return tracing.headers_of(span)
+
+
+def _planning_trace(record: Record, event: CloudEvent[Any], plans: Sequence[PlanSummary],
+                    started_ns: int, result: BatchResult) -> Headers:
+    """The span of one input event's outputs, in its outage's trace at its centre."""
+    centre = centre_of(event)
+    outage_id = plans[0].outage_id if plans else getattr(event.data, "outage_id", None)
+    attributes: dict[str, str | int | list[str]] = {
+        "reslot.centre_id": centre, "cloudevents.event_id": event.id,
+        "cloudevents.event_type": event.type, "messaging.source.name": record.topic,
+        "messaging.kafka.offset": record.offset,
+        "reslot.plan_ids": [p.plan_id for p in plans],
+        "reslot.displaced": sum(p.displaced for p in plans),
+        "reslot.moved": sum(p.moved for p in plans),
+        "reslot.unplaced": sum(p.unplaced for p in plans)}
+    if outage_id:
+        attributes["reslot.outage_id"] = outage_id
+    span = tracing.span(
+        "reslot.plan" if plans else "reslot.apply", parent=tracing.context_of(record.headers),
+        trace_id=tracing.outage_trace_id(outage_id, centre) if outage_id else None,
+        kind=SpanKind.CONSUMER, start_time=started_ns, attributes=attributes)
+    span.end()
+    trace_id = tracing.trace_id_hex(span)
+    if trace_id:
+        result.trace_ids.update({p.plan_id: trace_id for p in plans})
+    return tracing.headers_of(span)
 
 
 def _last_offsets(records: Iterable[Record]) -> dict[TopicPartition, int]:

@@ -55,7 +55,8 @@ class Relay:
         if not rows:
             self.metrics.outbox_backlog.set(0)
             return 0
-        await publish_all(self.producer, [Outgoing(r.topic, r.key, r.value) for r in rows])
+        await publish_all(self.producer, [Outgoing(r.topic, r.key, r.value, r.headers)
+                                          for r in rows])
         await self.store.outbox_delete([r.seq for r in rows])
         self.published += len(rows)
         return len(rows)

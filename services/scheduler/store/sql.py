@@ -24,12 +24,16 @@ from services.scheduler.store import tables as t
 TopicPartition = tuple[str, int]
 
 
+Headers = tuple[tuple[str, bytes], ...]
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     partition: int
     topic: str
     key: str
     value: bytes
+    headers: Headers = ()  # Kafka headers beyond content-type: the trace context
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,15 @@ class StoredRow:
     topic: str
     key: str
     value: bytes
+    headers: Headers = ()
+
+
+def _headers_column(headers: Headers) -> str | None:
+    return json.dumps([[k, v.decode()] for k, v in headers]) if headers else None
+
+
+def _headers_of(column: str | None) -> Headers:
+    return tuple((k, v.encode()) for k, v in json.loads(column)) if column else ()
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -58,6 +71,12 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=5, pool_pre_ping=True)
 
 
+def _add_outbox_headers(conn: sa.Connection) -> None:
+    """Stores made before the outbox had a headers column get it (nullable: no rewrite)."""
+    if "headers" not in {c["name"] for c in sa.inspect(conn).get_columns("outbox")}:
+        conn.execute(sa.text("ALTER TABLE outbox ADD COLUMN headers TEXT"))
+
+
 class SchedulerStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -68,6 +87,7 @@ class SchedulerStore:
         store = cls(make_engine(url))
         async with store.engine.begin() as conn:
             await conn.run_sync(t.metadata.create_all)
+            await conn.run_sync(_add_outbox_headers)
         return store
 
     async def close(self) -> None:
@@ -152,7 +172,8 @@ class SchedulerStore:
             ])
             if outbox:
                 await conn.execute(sa.insert(t.outbox), [
-                    {"partition": r.partition, "topic": r.topic, "key": r.key, "value": r.value}
+                    {"partition": r.partition, "topic": r.topic, "key": r.key, "value": r.value,
+                     "headers": _headers_column(r.headers)}
                     for r in outbox
                 ])
             await self._upsert(conn, t.plans, ["plan_id"], [
@@ -207,7 +228,8 @@ class SchedulerStore:
             query = query.where(t.outbox.c.partition.in_(sorted(set(partitions))))
         async with self.engine.connect() as conn:
             rows = await conn.execute(query)
-            return [StoredRow(r.seq, r.topic, r.key, r.value) for r in rows]
+            return [StoredRow(r.seq, r.topic, r.key, r.value, _headers_of(r.headers))
+                    for r in rows]
 
     async def outbox_delete(self, seqs: Sequence[int]) -> None:
         async with self.engine.begin() as conn:

@@ -71,6 +71,7 @@ outbox = sa.Table(
     sa.Column("topic", sa.String(200), nullable=False),
     sa.Column("key", sa.String(200), nullable=False),
     sa.Column("value", sa.LargeBinary, nullable=False),
+    sa.Column("headers", sa.Text),  # JSON [[name, value], ...]: trace context, else NULL
 )
 routes = sa.Table(
     "outage_routes", metadata,
