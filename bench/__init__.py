@@ -1,0 +1,1 @@
+"""Reslot's benchmark harness: `make bench` runs `python -m bench.run`."""

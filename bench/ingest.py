@@ -1,0 +1,123 @@
+"""Part (b): booking events ingested per second by one scheduler, next to raw consumption.
+
+For each store (SQLite, PostgreSQL): a fresh broker; N small visa.booking.created.v1 events
+over many centres; plain aiokafka consumption of that topic; the real scheduler
+(run_scheduler, in-process) on that store; raw consumption again. The scheduler's clock runs
+from its start until its stored offsets reach the end offsets; "steady" counts from its
+first stored offset (the consumer group join excluded).
+"""
+
+import asyncio
+import contextlib
+import datetime as dt
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any
+
+from bench import processes
+from bench.events import booking_stream
+from bench.kafka_io import end_offsets, publish, raw_consume
+from bench.stores import TP, fresh_postgres, wait_applied
+from schemas.topics import Topic
+from services.common.kafka import ensure_topics
+from services.common.settings import KafkaSettings, Settings
+from services.scheduler.app import run_scheduler
+from services.scheduler.store.sql import SchedulerStore
+
+ANNOUNCED = dt.datetime(2025, 11, 1, 9, 0, tzinfo=dt.UTC)
+
+
+def _alive(task: asyncio.Task[None]) -> Callable[[], None]:
+    def check() -> None:
+        if task.done():
+            task.result()
+            raise RuntimeError("the scheduler stopped before applying everything")
+    return check
+
+
+async def scheduler_ingest(settings: Settings, ends: Mapping[TP, int],
+                           timeout_s: float) -> dict[str, Any]:
+    """Run the real scheduler until its stored offsets reach `ends`; its rates."""
+    reader = await SchedulerStore.open(settings.database_url)  # tables exist before the clock
+    stop = asyncio.Event()
+    started = time.perf_counter()
+    task = asyncio.create_task(run_scheduler(settings, stop))
+    try:
+        p = await wait_applied(reader, ends, started, _alive(task), timeout_s)
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, timeout=60)
+        finally:
+            await reader.close()
+    assert p.done_at is not None
+    assert p.first_at is not None
+    total = p.applied
+    steady = (total - p.applied_at_first) / (p.done_at - p.first_at) if p.done_at > p.first_at \
+        else float("nan")
+    return {"records": total, "seconds": p.done_at - started,
+            "per_s": total / (p.done_at - started),
+            "first_commit_after_s": p.first_at - started, "steady_per_s": steady}
+
+
+async def _against_fresh_broker(database: Callable[[], AbstractAsyncContextManager[str]],
+                                events: int, centres: int, timeout_s: float) -> dict[str, Any]:
+    """A fresh broker, N events published, raw consumption, then the scheduler on `database`.
+
+    Each store gets a broker of its own: the consumer group of a stopped scheduler lingers on
+    the broker and would delay the next one's join by a session timeout.
+    """
+    broker = processes.new_broker()
+    try:
+        settings = Settings(kafka=KafkaSettings(bootstrap_servers=broker.bootstrap))
+        await ensure_topics(settings)
+        t = time.perf_counter()
+        ends = await publish(settings, booking_stream(events, centres, ANNOUNCED))
+        produce_s = time.perf_counter() - t
+        listed = await end_offsets(broker.bootstrap, [Topic.BOOKINGS])
+        raw, read_ends = await raw_consume(broker.bootstrap, Topic.BOOKINGS, events)
+        raw_again, _ = await raw_consume(broker.bootstrap, Topic.BOOKINGS, events)
+        assert sum(ends.values()) == events, (ends, events)
+        assert read_ends == ends, (read_ends, ends)
+        async with database() as url:
+            ingest = await scheduler_ingest(settings.model_copy(update={"database_url": url}),
+                                            ends, timeout_s)
+        raw_after, _ = await raw_consume(broker.bootstrap, Topic.BOOKINGS, events)
+    finally:
+        broker.stop()
+    raws = [raw, raw_again, raw_after]
+    raw_per_s = max(r["per_s"] for r in raws)  # the best of three: the ceiling on this machine
+    return {
+        **ingest, "raw_runs_per_s": [r["per_s"] for r in raws], "raw_per_s": raw_per_s,
+        "ratio_to_raw": ingest["per_s"] / raw_per_s,
+        "steady_ratio_to_raw": ingest["steady_per_s"] / raw_per_s,
+        "produce_per_s": events / produce_s,
+        "listed_end_offsets": sum(listed.values()),  # Tansu's ListOffsets answer, for the record
+        "partitions": settings.partitions, "batch_max_records": settings.batch_max_records,
+    }
+
+
+@contextlib.asynccontextmanager
+async def _sqlite() -> AsyncIterator[str]:
+    with tempfile.TemporaryDirectory(prefix="reslot-bench-") as tmp:
+        yield f"sqlite+aiosqlite:///{Path(tmp) / 'scheduler.db'}"
+
+
+async def ingest_bench(events: int = 100_000, centres: int = 50, postgres_url: str | None = None,
+                       stores: tuple[str, ...] = ("sqlite", "postgresql"),
+                       timeout_s: float = 300.0) -> dict[str, Any]:
+    databases: dict[str, Callable[[], AbstractAsyncContextManager[str]]] = {
+        "sqlite": _sqlite,
+        "postgresql": lambda: fresh_postgres(*([postgres_url] if postgres_url else [])),
+    }
+    results: dict[str, Any] = {"events": events, "centres": centres}
+    for name in stores:
+        try:
+            results[name] = await _against_fresh_broker(databases[name], events, centres,
+                                                        timeout_s)
+        except Exception as exc:  # e.g. no PostgreSQL here: keep the other store's figures
+            results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+    return results

@@ -1,0 +1,171 @@
+"""`make bench`: every benchmark of Reslot in one run, printed side by side and written to
+bench/results.json with the machine it ran on.
+
+(a) solver: bench.solver_bench.run() at 1,500 / 5,000 / 20,000 displaced bookings
+(b) booking events ingested per second by one scheduler (SQLite, PostgreSQL) next to raw
+    aiokafka consumption of the same topic; target: ingest >= 0.15 x raw
+(c) one outage -> last notification-status event, scheduler and notifier in-process;
+    target: < 3 s for 1,500 displaced
+(d) peak memory (VmHWM) of `reslot scheduler` and `reslot notifier` during (c) at 1,500
+
+    python -m bench.run [--parts abcd] [--events 100000] [--sizes 1500,5000]
+"""
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import processes
+from bench.machine import load_average, machine_info
+from bench.report import dict_table, table
+from services.common.logs import configure
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+INGEST_TARGET = 0.15  # x raw consumption
+OUTAGE_TARGET_S = 3.0  # for 1,500 displaced
+STORES = ("sqlite", "postgresql")
+
+
+def part_a() -> dict[str, Any]:
+    from bench import solver_bench  # written alongside the solver
+
+    rows = solver_bench.run()
+    print(dict_table("(a) solver: one centre, seeded instances", rows))
+    return {"rows": rows}
+
+
+def part_b(events: int) -> dict[str, Any]:
+    from bench.ingest import ingest_bench
+
+    r = asyncio.run(ingest_bench(events=events))
+    measured = [s for s in STORES if "error" not in r[s]]
+    rows = [[store, r[store]["per_s"], r[store]["steady_per_s"], r[store]["raw_per_s"],
+             r[store]["ratio_to_raw"], r[store]["steady_ratio_to_raw"],
+             r[store]["first_commit_after_s"], r[store]["seconds"]] for store in measured]
+    rows += [[store, f"FAILED: {r[store]['error']}", *[None] * 6]
+             for store in STORES if store not in measured]
+    print(table(f"(b) ingest: {events:,} visa.booking.created.v1 over {r['centres']} centres, "
+                f"one scheduler vs raw aiokafka (target >= {INGEST_TARGET} x raw)",
+                ["store", "ingest/s", "steady/s", "raw/s", "ratio", "steady ratio",
+                 "1st commit s", "total s"], rows))
+    r["target_ratio"] = INGEST_TARGET
+    r["target_met"] = {s: r[s]["ratio_to_raw"] >= INGEST_TARGET for s in measured}
+    if len(measured) < len(STORES):
+        r["error"] = f"ingest failed on {sorted(set(STORES) - set(measured))}"
+    return r
+
+
+def part_c(sizes: list[int]) -> dict[str, Any]:
+    from bench.outage import outage_latency
+
+    runs = [asyncio.run(outage_latency(n)) for n in sizes]
+    rows = [[x["displaced"], x["plan"]["status"], x["plan"]["solve_ms"] / 1000,
+             x["to_plan_completed_s"], x["to_last_notification_requested_s"],
+             x["to_last_status_s"], x["status_events"], x["failed"]] for x in runs]
+    print(table(f"(c) one outage -> last visa.notification-status.v1, in-process "
+                f"(target < {OUTAGE_TARGET_S} s at 1,500)",
+                ["displaced", "plan", "solve s", "plan seen s", "last request s",
+                 "last status s", "statuses", "failed"], rows))
+    first = next((x for x in runs if x["displaced"] == 1500), None)
+    return {"runs": runs, "target_s": OUTAGE_TARGET_S,
+            "target_met": None if first is None else first["to_last_status_s"] < OUTAGE_TARGET_S}
+
+
+def part_d() -> dict[str, Any]:
+    from bench.memory import SERVICES, service_memory
+
+    r = asyncio.run(service_memory(1500))
+    rows = [[f"reslot {s}", r[s]["vm_hwm_mib"], r[s]["vm_rss_mib"], r[s]["cpu_s"],
+             r[s]["exit_code"]] for s in SERVICES]
+    print(table(f"(d) peak memory as child processes, during (c) at {r['displaced']:,} "
+                f"(outage -> last status {r['to_last_status_s']:.1f} s)",
+                ["service", "VmHWM MiB", "VmRSS MiB", "CPU s", "exit"], rows))
+    return r
+
+
+def targets(results: dict[str, Any]) -> list[list[Any]]:
+    """One row per target of the issue: measured, wanted, met or missed."""
+    rows: list[list[Any]] = []
+    for row in results.get("a", {}).get("rows", []):
+        if "met" in row:
+            rows.append([f"(a) solver, {row['displaced']:,} displaced",
+                         f"gap {row['gap_pct']:.3f} % in {row['solve_s']:.2f} s",
+                         f"gap <= {row['target_gap_pct']} % in <= {row['target_s']} s",
+                         _verdict(bool(row["met"]))])
+    b = results.get("b", {})
+    for store in STORES:
+        if "ratio_to_raw" in b.get(store, {}):
+            ratio = b[store]["ratio_to_raw"]
+            rows.append([f"(b) ingest / raw, {store}", f"{ratio:.3f} x",
+                         f">= {INGEST_TARGET} x", _verdict(ratio >= INGEST_TARGET)])
+    for run in results.get("c", {}).get("runs", []):
+        if run["displaced"] == 1500:
+            s = run["to_last_status_s"]
+            rows.append(["(c) outage -> last status, 1,500", f"{s:.2f} s",
+                         f"< {OUTAGE_TARGET_S} s", _verdict(s < OUTAGE_TARGET_S)])
+    return rows
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def _guarded(name: str, body: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        result = body()
+    except Exception as exc:  # one broken part must not hide the others' figures
+        traceback.print_exc()
+        print(f"({name}) FAILED: {type(exc).__name__}: {exc}\n", flush=True)
+        return {"error": f"{type(exc).__name__}: {exc}",
+                "seconds": time.perf_counter() - started}
+    result["seconds"] = time.perf_counter() - started
+    print(f"({name}) took {result['seconds']:.0f} s\n", flush=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--parts", default="abcd", help="which parts to run, e.g. 'bc'")
+    p.add_argument("--events", type=int, default=100_000, help="booking events for (b)")
+    p.add_argument("--sizes", default="1500,5000", help="displaced bookings for (c)")
+    p.add_argument("--output", type=Path, default=RESULTS)
+    args = p.parse_args(argv)
+    configure("WARNING", "console")
+    started = time.perf_counter()
+    results: dict[str, Any] = {"machine": machine_info()}
+    m = results["machine"]
+    print(f"Reslot bench on {m['nproc']} x {m['cpu_model']}, {m['ram_gib']} GiB, "
+          f"Python {m['python']}, {m['date']}, load average {m['load_average_at_start']}\n",
+          flush=True)
+    parts: dict[str, Callable[[], dict[str, Any]]] = {
+        "a": part_a,
+        "b": lambda: part_b(args.events),
+        "c": lambda: part_c([int(n) for n in args.sizes.split(",")]),
+        "d": part_d,
+    }
+    try:
+        for name in args.parts:
+            results[name] = _guarded(name, parts[name])
+    finally:
+        processes.stop_all()
+    results["targets"] = targets(results)
+    if results["targets"]:
+        print(table("targets", ["target", "measured", "wanted", "verdict"], results["targets"]))
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in load_average()]
+    results["seconds"] = time.perf_counter() - started
+    args.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(f"whole bench: {results['seconds']:.0f} s; load average at end "
+          f"{results['machine']['load_average_at_end']}; written to {args.output}")
+    return 1 if any("error" in results[n] for n in args.parts) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
