@@ -68,14 +68,16 @@ def _error_text(exc: ValidationError, event_type: object) -> str:
 def parse_event(raw: bytes | str, adapter: TypeAdapter[Any]) -> CloudEvent[Any]:
     """Parse one message into the union of `adapter`, or raise EventError with a clear reason."""
     try:
-        obj = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EventError("invalid_json", f"not JSON: {exc}") from exc
-    if not isinstance(obj, dict) or "specversion" not in obj or "type" not in obj:
-        raise EventError("not_cloudevent", "not a CloudEvent: needs specversion, type, data")
-    try:
-        event: CloudEvent[Any] = adapter.validate_json(raw)
+        event: CloudEvent[Any] = adapter.validate_json(raw)  # one pass in the common case
     except ValidationError as exc:
+        try:
+            obj = json.loads(raw)  # only to say precisely what is wrong
+        except (UnicodeDecodeError, json.JSONDecodeError) as bad:
+            raise EventError("invalid_json", f"not JSON: {bad}") from bad
+        if not isinstance(obj, dict) or "specversion" not in obj or "type" not in obj:
+            raise EventError(
+                "not_cloudevent", "not a CloudEvent: needs specversion, type, data"
+            ) from exc
         if any(e["type"] == "union_tag_invalid" for e in exc.errors()):
             raise EventError("unknown_type", f"unknown event type {obj.get('type')!r}") from exc
         kind = obj.get("type")

@@ -1,9 +1,14 @@
 """A FastStream KafkaBroker built from settings (security included), created on demand."""
 
+import dataclasses
 import logging
 import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
+from faststream.message import StreamMessage
 from faststream.security import (
     BaseSecurity,
     SASLPlaintext,
@@ -46,3 +51,27 @@ def make_broker(kafka: KafkaSettings, client_id: str, graceful_timeout: float) -
         log_level=logging.DEBUG,
         logger=FASTSTREAM_LOG,  # through our handler: JSON lines like every other log line
     )
+
+
+Records = tuple[ConsumerRecord[Any, Any], ...]
+
+
+def _readable_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
+    headers = [(k, (v or b"").decode("utf-8", "replace").encode()) for k, v in record.headers]
+    return dataclasses.replace(record, headers=headers)
+
+
+async def tolerant_parser(
+    records: Records, original: Callable[[Records], Awaitable[StreamMessage[Any]]]
+) -> StreamMessage[Any]:
+    """FastStream's parser fails on a header that is not UTF-8 (or null), before any handler
+    could dead-letter the message; such headers are replaced so the handler sees it."""
+    try:
+        return await original(records)
+    except (UnicodeDecodeError, AttributeError):
+        return await original(tuple(_readable_headers(r) for r in records))
+
+
+async def raw_body(message: StreamMessage[Any]) -> object:
+    """No decoding by FastStream: the handler parses the bytes itself, and dead-letters them."""
+    return message.body

@@ -21,7 +21,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from schemas.topics import Topic
-from services.common.faststream_kafka import FASTSTREAM_LOG
+from services.common.faststream_kafka import FASTSTREAM_LOG, raw_body, tolerant_parser
 from services.common.kafka import client_options, ensure_topics, make_producer
 from services.common.settings import Settings
 from services.notifier.channels import Sender
@@ -32,13 +32,7 @@ from services.notifier.dispatcher import DispatchConfig, Dispatcher
 from services.notifier.domain.model import Channel
 from services.notifier.domain.retry import RetryPolicy
 from services.notifier.domain.status import StatusEvent
-from services.notifier.kafka_edge import (
-    KafkaEdge,
-    broker_security,
-    incoming_of,
-    raw_body,
-    tolerant_parser,
-)
+from services.notifier.kafka_edge import KafkaEdge, broker_security, incoming_of
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.options import NotifierOptions
 from services.notifier.ratelimit import TokenBucket

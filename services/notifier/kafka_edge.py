@@ -5,7 +5,6 @@ Nothing here decides anything about notifications: parsing uses the shared contr
 """
 
 import asyncio
-import dataclasses
 import datetime as dt
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -15,7 +14,6 @@ from typing import Any, TypeVarTuple, Unpack
 import structlog
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
-from faststream.message import StreamMessage
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -74,30 +72,6 @@ def broker_security(kafka: KafkaSettings) -> BaseSecurity | None:
     if mechanism == "SCRAM-SHA-512":
         return SASLScram512(username, password, ssl_context=ssl_context, use_ssl=use_ssl)
     return SASLPlaintext(username, password, ssl_context=ssl_context, use_ssl=use_ssl)
-
-
-Records = tuple[ConsumerRecord[Any, Any], ...]
-
-
-def _readable_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
-    headers = [(k, (v or b"").decode("utf-8", "replace").encode()) for k, v in record.headers]
-    return dataclasses.replace(record, headers=headers)
-
-
-async def tolerant_parser(
-    records: Records, original: Callable[[Records], Awaitable[StreamMessage[Any]]]
-) -> StreamMessage[Any]:
-    """FastStream's parser fails on a header that is not UTF-8 (or null), before any handler
-    could dead-letter the message; such headers are replaced so the handler sees it."""
-    try:
-        return await original(records)
-    except (UnicodeDecodeError, AttributeError):
-        return await original(tuple(_readable_headers(r) for r in records))
-
-
-async def raw_body(message: StreamMessage[Any]) -> object:
-    """No decoding by FastStream: the handler parses the bytes itself, and dead-letters them."""
-    return message.body
 
 
 def incoming_of(record: ConsumerRecord[Any, Any]) -> Incoming:

@@ -9,7 +9,7 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
-from services.common.faststream_kafka import SESSION, make_broker
+from services.common.faststream_kafka import SESSION, make_broker, raw_body, tolerant_parser
 from services.common.kafka import ensure_topics, make_producer
 from services.common.metrics import Metrics
 from services.common.settings import Settings
@@ -67,6 +67,8 @@ async def build_scheduler(settings: Settings, stop: asyncio.Event,
         ack_policy=AckPolicy.MANUAL,  # the store, not Kafka's commit, records what was applied
         listener=positions,
         partition_assignment_strategy=(RangePartitionAssignor,),  # keeps co-partitioning
+        parser=tolerant_parser,  # a bad header must reach the handler, to be dead-lettered
+        decoder=raw_body,  # the pipeline parses (and dead-letters) the bytes itself
         **SESSION,
     )
 

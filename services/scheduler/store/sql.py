@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from schemas.events import ANY_ADAPTER
 from services.scheduler.domain.routing import Route
@@ -77,15 +77,23 @@ def _add_outbox_headers(conn: sa.Connection) -> None:
         conn.execute(sa.text("ALTER TABLE outbox ADD COLUMN headers TEXT"))
 
 
+# Held while creating the tables: two instances starting on an empty PostgreSQL database
+# would otherwise both CREATE TABLE, and one fail on a unique violation in pg_type.
+_SCHEMA_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext('reslot-scheduler-schema'))")
+
+
 class SchedulerStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._dialect = engine.dialect.name
+        self._upserts: dict[str, Any] = {}
 
     @classmethod
     async def open(cls, url: str) -> "SchedulerStore":
         store = cls(make_engine(url))
         async with store.engine.begin() as conn:
+            if store._dialect == "postgresql":  # instances starting together: one creates
+                await conn.execute(_SCHEMA_LOCK)
             await conn.run_sync(t.metadata.create_all)
             await conn.run_sync(_add_outbox_headers)
         return store
@@ -158,69 +166,54 @@ class SchedulerStore:
         outbox: Sequence[OutboxRow],
         plans: Sequence[PlanSummary] = (),
     ) -> None:
-        """One transaction: changed state, routes, input offsets, outbox rows, plan summaries."""
+        """One transaction: changed state, routes, input offsets, outbox rows, plan summaries.
+
+        One statement per table for the whole batch, whatever the number of centres: the
+        per-statement cost, not the per-row one, dominates ingestion.
+        """
+        states = list(states)
+        rows, resolved = _state_rows(states)
+        rows[t.routes.name] = [
+            {"outage_id": o, "centres": json.dumps(r.centres),
+             "pending": json.dumps([p.model_dump_json() for p in r.pending])}
+            for o, r in routes.items()
+        ]
+        rows[t.offsets.name] = [
+            {"topic": tp[0], "partition": tp[1], "offset": off} for tp, off in offsets.items()
+        ]
+        rows[t.plans.name] = [
+            {"plan_id": p.plan_id, "centre_id": p.centre_id, "outage_id": p.outage_id,
+             "summary": json.dumps(p.__dict__)}
+            for p in plans
+        ]
         async with self.engine.begin() as conn:
-            for state in states:
-                await self._write_state(conn, state)
-            await self._upsert(conn, t.routes, ["outage_id"], [
-                {"outage_id": o, "centres": json.dumps(r.centres),
-                 "pending": json.dumps([p.model_dump_json() for p in r.pending])}
-                for o, r in routes.items()
-            ])
-            await self._upsert(conn, t.offsets, ["topic", "partition"], [
-                {"topic": tp[0], "partition": tp[1], "offset": off} for tp, off in offsets.items()
-            ])
+            for centre, service, start in resolved:
+                await conn.execute(sa.delete(t.conflicts).where(
+                    t.conflicts.c.centre_id == centre, t.conflicts.c.service == service,
+                    t.conflicts.c.start == start))
+            for table_name, table_rows in rows.items():
+                if table_rows:
+                    await conn.execute(self._upsert_of(t.metadata.tables[table_name]), table_rows)
             if outbox:
                 await conn.execute(sa.insert(t.outbox), [
                     {"partition": r.partition, "topic": r.topic, "key": r.key, "value": r.value,
                      "headers": _headers_column(r.headers)}
                     for r in outbox
                 ])
-            await self._upsert(conn, t.plans, ["plan_id"], [
-                {"plan_id": p.plan_id, "centre_id": p.centre_id, "outage_id": p.outage_id,
-                 "summary": json.dumps(p.__dict__)}
-                for p in plans
-            ])
+        for state in states:
+            state.clear_dirty()
 
-    async def _write_state(self, conn: AsyncConnection, s: CentreState) -> None:
-        c = s.centre_id
-        if s.dirty_info and s.info is not None:
-            await self._upsert(conn, t.centres, ["centre_id"],
-                               [{"centre_id": c, "info": s.info.model_dump_json()}])
-        await self._upsert(conn, t.slots, ["centre_id", "service", "start"], [
-            {"centre_id": c, "service": k[0], "start": codec.ts(k[1]),
-             "duration_min": s.slots[k].duration_min, "capacity": s.slots[k].capacity}
-            for k in s.dirty_slots
-        ])
-        await self._upsert(conn, t.bookings, ["centre_id", "booking_id"], [
-            codec.booking_row(c, b, s.bookings[b]) for b in s.dirty_bookings
-        ])
-        await self._upsert(conn, t.outages, ["centre_id", "outage_id"], [
-            {"centre_id": c, "outage_id": o, "record": codec.outage_record(s.outages[o])}
-            for o in s.dirty_outages
-        ])
-        await self._upsert(conn, t.decisions, ["centre_id", "booking_id"], [
-            codec.decision_row(c, b, s.decisions[b]) for b in s.dirty_decisions
-        ])
-        resolved = [k for k in s.dirty_conflicts if k not in s.conflicts]
-        for service, start in resolved:
-            await conn.execute(sa.delete(t.conflicts).where(
-                t.conflicts.c.centre_id == c, t.conflicts.c.service == service,
-                t.conflicts.c.start == codec.ts(start)))
-        await self._upsert(conn, t.conflicts, ["centre_id", "service", "start"], [
-            {"centre_id": c, "service": k[0], "start": codec.ts(k[1]),
-             "capacity": s.conflicts[k][0], "booked": s.conflicts[k][1]}
-            for k in s.dirty_conflicts if k in s.conflicts
-        ])
-        s.clear_dirty()
-
-    async def _upsert(self, conn: AsyncConnection, table: sa.Table, keys: list[str],
-                      rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        insert = postgresql.insert(table) if self._dialect == "postgresql" else sqlite.insert(table)
-        updated = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys}
-        await conn.execute(insert.on_conflict_do_update(index_elements=keys, set_=updated), rows)
+    def _upsert_of(self, table: sa.Table) -> Any:
+        """INSERT ... ON CONFLICT (primary key) DO UPDATE, built once per table."""
+        cached = self._upserts.get(table.name)
+        if cached is None:
+            keys = [c.name for c in table.primary_key.columns]
+            dialect = postgresql if self._dialect == "postgresql" else sqlite
+            insert = dialect.insert(table)
+            updated = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys}
+            cached = insert.on_conflict_do_update(index_elements=keys, set_=updated)
+            self._upserts[table.name] = cached
+        return cached
 
     async def outbox_batch(self, partitions: Iterable[int] | None, limit: int) -> list[StoredRow]:
         query = sa.select(t.outbox).order_by(t.outbox.c.seq).limit(limit)
@@ -244,6 +237,41 @@ class SchedulerStore:
         async with self.engine.connect() as conn:
             rows = await conn.execute(sa.select(t.plans))
             return [json.loads(r.summary) for r in rows]
+
+
+def _state_rows(
+    states: Sequence[CentreState],
+) -> tuple[dict[str, list[dict[str, Any]]], list[tuple[str, str, str]]]:
+    """The rows every changed part of every centre needs, by table; conflicts resolved."""
+    rows: dict[str, list[dict[str, Any]]] = {
+        name: [] for name in ("centres", "slots", "bookings", "outages", "decisions", "conflicts")
+    }
+    resolved = []
+    for s in states:
+        c = s.centre_id
+        if s.dirty_info and s.info is not None:
+            rows["centres"].append({"centre_id": c, "info": s.info.model_dump_json()})
+        rows["slots"] += [
+            {"centre_id": c, "service": k[0], "start": codec.ts(k[1]),
+             "duration_min": s.slots[k].duration_min, "capacity": s.slots[k].capacity}
+            for k in s.dirty_slots
+        ]
+        rows["bookings"] += [codec.booking_row(c, b, s.bookings[b]) for b in s.dirty_bookings]
+        rows["outages"] += [
+            {"centre_id": c, "outage_id": o, "record": codec.outage_record(s.outages[o])}
+            for o in s.dirty_outages
+        ]
+        rows["decisions"] += [
+            codec.decision_row(c, b, s.decisions[b]) for b in s.dirty_decisions
+        ]
+        for k in s.dirty_conflicts:
+            if k in s.conflicts:
+                rows["conflicts"].append(
+                    {"centre_id": c, "service": k[0], "start": codec.ts(k[1]),
+                     "capacity": s.conflicts[k][0], "booked": s.conflicts[k][1]})
+            else:
+                resolved.append((c, k[0], codec.ts(k[1])))
+    return rows, resolved
 
 
 class StatusQueries:
