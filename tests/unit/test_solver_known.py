@@ -99,3 +99,15 @@ def test_greedy_baseline_is_valid_and_never_better() -> None:
     baseline = greedy(centre)
     assert validate(centre, baseline.model_copy(update={"bound": 0})) == []
     assert baseline.cost >= solved(centre).cost
+
+
+def test_nothing_displaced_is_an_empty_optimal_plan() -> None:
+    plan = solved(instance([], [slot(10, 12)]))
+    assert (plan.assignments, plan.cost, plan.bound, plan.status) == ((), 0, 0, "optimal")
+
+
+def test_service_without_slots_leaves_its_bookings_unplaced() -> None:
+    centre = instance([booking("p", service="premium"), booking("s")], [slot(10, 12)])
+    plan = solved(centre)
+    assert moved_to(plan) == {"p": None, "s": at(10, 12)}
+    assert plan.status == "optimal"

@@ -98,3 +98,14 @@ def test_horizon_edge_is_inclusive() -> None:
     plan = solve(centre, SolveParams())
     assert plan.assignments[0].to_start == start + timedelta(days=30)
     assert isinstance(plan.assignments[0].to_start, datetime)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(10, 400), st.integers(0, 10_000), st.floats(0.0, 0.6))
+def test_generated_centres_get_valid_plans(size: int, seed: int, share: float) -> None:
+    # Families, members staying put, tight days: the repair and search paths, at random.
+    from services.scheduler.solver.generator import generate
+
+    centre = generate(size, seed, share)
+    plan = solve(centre, SolveParams(time_limit_s=0.3))
+    assert validate(centre, plan) == []

@@ -1,107 +1,197 @@
-"""An exact CP-SAT model of the whole problem, for instances small enough to prove.
+"""An exact CP-SAT model, for instances small enough to prove optimal.
 
-Single bookings stay aggregated (an integer count per class and slot, with the flow's
-exact pruning: it holds with families too, since full slots still hold at most the
-service's whole demand); family members get one boolean per candidate slot, and each
-placed family shares a day and a window start. The flow-and-repair plan is the hint.
+Single bookings stay aggregated (an integer count per class and slot); family members get
+a boolean per slot, and each placed family picks one window (day, start) that holds all
+its members. Two exact reductions keep the model small:
+- the flow's pruning: a class never needs a slot dearer than its cheapest ones that hold
+  the whole demand of its service (true with families too: full slots hold at most it);
+- reduced-cost fixing: with the flow's duals every decision has a reduced cost >= 0 and
+  a plan costs at least the dual bound plus them, so a decision whose reduced cost alone
+  reaches the plan in hand (the hint) cannot be part of a cheaper plan.
+So the model keeps every plan cheaper than the hint: its optimum is the true optimum (or
+the hint is), and min(its bound, the hint's cost) is a true lower bound.
 """
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from ortools.sat.python import cp_model
 
-from services.scheduler.solver.families import Family, MemberCosts, SlotRef
-from services.scheduler.solver.model import Policy, SolveParams
-from services.scheduler.solver.tables import BookingClass, IntArray, ServiceSlots, class_costs
+from services.scheduler.solver.bounds import Duals
+from services.scheduler.solver.families import Family, SlotRef
+from services.scheduler.solver.model import SolveParams
+from services.scheduler.solver.tables import BookingClass, ServiceSlots, class_costs
 
 Assignment = dict[str, SlotRef | None]
-MAX_VARIABLES = 20_000  # beyond this the model cannot prove much within a second or two
+Window = tuple[int, int]  # (local day ordinal, first start minute)
+MAX_VARIABLES = 5_000  # measured: beyond this CP-SAT rarely improves or proves in a second
 
 
 @dataclass(frozen=True)
 class ExactResult:
     assignment: Assignment
     cost: int
-    bound: int
+    bound: int  # a true lower bound on the optimum (already capped at the hint's cost)
     optimal: bool
 
 
-@dataclass(frozen=True)
-class _Arcs:
-    """(owner, slot, unit cost) triples of the model, owners being classes or members."""
+@dataclass
+class ExactModel:
+    """The decisions that may appear in a plan cheaper than the hint, with their costs."""
 
-    class_arcs: list[list[tuple[SlotRef, int]]]
-    member_arcs: dict[str, list[tuple[SlotRef, int]]]
+    class_arcs: list[list[tuple[SlotRef, int]]] = field(default_factory=list)
+    member_arcs: dict[str, list[tuple[SlotRef, int]]] = field(default_factory=dict)
+    windows: dict[str, list[Window]] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
-        return sum(map(len, self.class_arcs)) + sum(map(len, self.member_arcs.values()))
+        return (sum(map(len, self.class_arcs)) + sum(map(len, self.member_arcs.values()))
+                + sum(map(len, self.windows.values())))
 
 
-def exact_arcs(
+def exact_model(
     singles: Sequence[BookingClass],
     together: Sequence[Family],
-    costs: MemberCosts,
-    tables: Mapping[str, ServiceSlots],
+    duals: Duals,
+    slack: int,
     demand: Mapping[str, int],
-) -> _Arcs:
-    """Every arc an optimal plan may use."""
-    class_arcs = [_kept_slots(cls, tables, demand, costs.policy) for cls in singles]
-    member_arcs = {
-        m.booking_id: _member_slots(m.booking_id, family, costs)
-        for family in together for m in family.members
-    }
-    return _Arcs(class_arcs, member_arcs)
+    hint: Assignment,
+) -> ExactModel | None:
+    """Every decision of a plan that costs less than dual bound + slack, and the hint's
+    own (so that CP-SAT starts from it); None as soon as the model grows past
+    MAX_VARIABLES."""
+    model = ExactModel()
+    tables = duals.reduced.tables
+    for cls in singles:
+        arcs = _class_arcs(cls, tables, duals, slack, demand[cls.service])
+        hinted = {hint.get(m.booking_id) for m in cls.members} - {None} - {r for r, _ in arcs}
+        if hinted:
+            cost = class_costs(cls, tables[cls.service], duals.reduced.policy)
+            arcs = sorted(arcs + [(r, int(cost[r[1]])) for r in hinted if r is not None])
+        model.class_arcs.append(arcs)
+        if model.size > MAX_VARIABLES:
+            return None
+    for family in together:
+        _family_arcs(model, family, duals, slack)
+        if model.size > MAX_VARIABLES:
+            return None
+    return model
 
 
-def _kept_slots(
-    cls: BookingClass, tables: Mapping[str, ServiceSlots], demand: Mapping[str, int],
-    policy: Policy,
+def _class_arcs(
+    cls: BookingClass, tables: Mapping[str, ServiceSlots], duals: Duals, slack: int,
+    demand: int,
 ) -> list[tuple[SlotRef, int]]:
-    # A class never needs a slot dearer than the cheapest ones that hold the whole demand.
     table = tables.get(cls.service)
     if table is None or cls.reach == 0:
         return []
-    cost = class_costs(cls, table, policy)
+    cost = class_costs(cls, table, duals.reduced.policy)
     order = np.argsort(cost, kind="stable")
-    enough = np.cumsum(table.free[:cls.reach][order]) >= demand[cls.service]
+    enough = np.cumsum(table.free[: cls.reach][order]) >= demand
     cap = int(cost[order][int(enough.argmax())]) if enough.any() else int(cost.max())
-    keep = np.flatnonzero((cost <= cap) & (cost < cls.unplaced))
-    return [((cls.service, int(i)), int(cost[i])) for i in keep]
+    keep = (cost <= cap) & (cost < cls.unplaced) & (duals.class_reduced(cls) <= slack)
+    return [((cls.service, int(i)), int(cost[i])) for i in np.flatnonzero(keep)]
 
 
-def _member_slots(booking_id: str, family: Family, costs: MemberCosts) -> list[tuple[SlotRef, int]]:
-    # Every candidate; anchored families only near the members who stay.
-    cls = costs.class_of[booking_id]
-    table = costs.tables.get(cls.service)
-    price: IntArray = costs.costs(cls.members[0])
+def _family_arcs(model: ExactModel, family: Family, duals: Duals, slack: int) -> None:
+    # Windows whose cheapest seating (reduced costs, capacity ignored) fits in the slack,
+    # and the member arcs those windows cover.
+    width = duals.reduced.policy.group_window_min
+    options = [_by_day(_member_options(m.booking_id, duals, slack)) for m in family.members]
+    anchors = [m for m, _ in family.anchors]
+    anchor_days = {d for _, d in family.anchors}
+    days = set.intersection(*(set(by_day) for by_day in options))
+    if anchor_days:
+        days &= anchor_days if len(anchor_days) == 1 else set()
+    windows: list[Window] = []
+    for day in sorted(days):
+        starts = {o.minute for by_day in options for o in by_day[day]} | set(anchors)
+        for start in sorted(starts):
+            if anchors and not (start <= min(anchors) and start + width >= max(anchors)):
+                continue
+            cheapest = [_cheapest(by_day[day], start, start + width) for by_day in options]
+            if all(c is not None for c in cheapest) and sum(c or 0 for c in cheapest) <= slack:
+                windows.append((day, start))
+    model.windows[family.group_id] = windows
+    kept = _by_day_starts(windows)
+    for member, by_day in zip(family.members, options, strict=True):
+        model.member_arcs[member.booking_id] = [
+            (o.ref, o.cost) for day, day_options in sorted(by_day.items())
+            for o in day_options if _covered(kept.get(day, []), o.minute, width)
+        ]
+
+
+def _by_day(options: list["_Option"]) -> dict[int, list["_Option"]]:
+    grouped: dict[int, list[_Option]] = {}
+    for option in options:
+        grouped.setdefault(option.day, []).append(option)  # already sorted by start
+    return grouped
+
+
+def _by_day_starts(windows: list[Window]) -> dict[int, list[int]]:
+    starts: dict[int, list[int]] = {}
+    for day, start in windows:
+        starts.setdefault(day, []).append(start)
+    return starts
+
+
+def _cheapest(options: list["_Option"], lo: int, hi: int) -> int | None:
+    minutes = [o.minute for o in options]
+    inside = options[bisect_left(minutes, lo) : bisect_right(minutes, hi)]
+    return min((o.reduced for o in inside), default=None)
+
+
+def _covered(starts: list[int], minute: int, width: int) -> bool:
+    # Some kept window [start, start + width] contains this minute.
+    at = bisect_right(starts, minute)
+    return at > 0 and starts[at - 1] + width >= minute
+
+
+@dataclass(frozen=True)
+class _Option:
+    ref: SlotRef
+    day: int
+    minute: int
+    cost: int
+    reduced: int
+
+
+def _member_options(booking_id: str, duals: Duals, slack: int) -> list[_Option]:
+    # Every slot the member may take whose reduced cost fits in the slack.
+    reduced = duals.reduced
+    cls = reduced.class_of[booking_id]
+    table = reduced.tables.get(cls.service)
     if table is None:
         return []
-    keep = np.arange(len(price))
+    rc = reduced.costs(cls.members[0])
+    own = class_costs(cls, table, reduced.policy)
+    keep = rc <= slack
     if cls.window is not None:
         day, lo, hi = cls.window
-        minute, days = table.minute[: len(price)], table.day[: len(price)]
-        keep = np.flatnonzero((days == day) & (minute >= lo) & (minute <= hi))
-    return [((cls.service, int(i)), int(price[i])) for i in keep]
+        minute = table.minute[: len(rc)]
+        keep &= (table.day[: len(rc)] == day) & (minute >= lo) & (minute <= hi)
+    return [_Option((cls.service, int(i)), int(table.day[i]), int(table.minute[i]),
+                    int(own[i]), int(rc[i])) for i in np.flatnonzero(keep)]
 
 
 def solve_exact(
     singles: Sequence[BookingClass],
     together: Sequence[Family],
-    arcs: _Arcs,
-    costs: MemberCosts,
-    tables: Mapping[str, ServiceSlots],
+    exact: ExactModel,
+    duals: Duals,
     hint: Assignment,
+    hint_cost: int,
     params: SolveParams,
 ) -> ExactResult | None:
     """The CP-SAT answer, or None when it found nothing (never raises for a timeout)."""
     model = cp_model.CpModel()
     load: dict[SlotRef, list[cp_model.LinearExprT]] = {}
     objective: list[cp_model.LinearExprT] = []
-    counts = _single_variables(model, singles, arcs, hint, load, objective)
-    chosen = _family_variables(model, together, arcs, costs, tables, hint, load, objective)
+    counts = _single_variables(model, singles, exact, hint, load, objective)
+    chosen = _family_variables(model, together, exact, duals, hint, load, objective)
+    tables = duals.reduced.tables
     for (service, index), used in sorted(load.items()):
         model.add(sum(used) <= int(tables[service].free[index]))
     model.minimize(sum(objective))
@@ -113,30 +203,35 @@ def solve_exact(
     assignment = _read_singles(solver, singles, counts)
     for booking_id, options in chosen.items():
         assignment[booking_id] = next((ref for ref, var in options if solver.value(var)), None)
-    return ExactResult(assignment, round(solver.objective_value),
-                       int(np.ceil(solver.best_objective_bound - 1e-6)),
+    bound = min(hint_cost, int(np.ceil(solver.best_objective_bound - 1e-6)))
+    return ExactResult(assignment, round(solver.objective_value), bound,
                        status == cp_model.OPTIMAL)
 
 
 def _deterministic(solver: cp_model.CpSolver, params: SolveParams) -> None:
     # Deterministic time, not wall time, decides when to stop: a replay gets the same plan.
+    # Measured here, one unit of deterministic time takes 1-5 s of wall time on this
+    # model, hence the factor; the wall limit is a safety net only.
     solver.parameters.num_workers = max(1, params.workers)
     solver.parameters.interleave_search = params.workers > 1
     solver.parameters.random_seed = params.seed
-    solver.parameters.max_deterministic_time = params.time_limit_s
-    solver.parameters.max_time_in_seconds = 10 * params.time_limit_s + 5  # safety only
+    solver.parameters.max_deterministic_time = DETERMINISTIC_PER_SECOND * params.time_limit_s
+    solver.parameters.max_time_in_seconds = 3 * params.time_limit_s + 1
+
+
+DETERMINISTIC_PER_SECOND = 0.2
 
 
 def _single_variables(
     model: cp_model.CpModel,
     singles: Sequence[BookingClass],
-    arcs: _Arcs,
+    exact: ExactModel,
     hint: Assignment,
     load: dict[SlotRef, list[cp_model.LinearExprT]],
     objective: list[cp_model.LinearExprT],
 ) -> list[list[tuple[SlotRef, cp_model.IntVar]]]:
     counts = []
-    for k, (cls, options) in enumerate(zip(singles, arcs.class_arcs, strict=True)):
+    for k, (cls, options) in enumerate(zip(singles, exact.class_arcs, strict=True)):
         hinted: dict[SlotRef, int] = {}
         for member in cls.members:
             ref = hint.get(member.booking_id)
@@ -159,54 +254,53 @@ def _single_variables(
 def _family_variables(
     model: cp_model.CpModel,
     together: Sequence[Family],
-    arcs: _Arcs,
-    costs: MemberCosts,
-    tables: Mapping[str, ServiceSlots],
+    exact: ExactModel,
+    duals: Duals,
     hint: Assignment,
     load: dict[SlotRef, list[cp_model.LinearExprT]],
     objective: list[cp_model.LinearExprT],
 ) -> dict[str, list[tuple[SlotRef, cp_model.IntVar]]]:
+    # A placed family picks one window; each member picks one slot inside it.
     chosen: dict[str, list[tuple[SlotRef, cp_model.IntVar]]] = {}
-    window = costs.policy.group_window_min
-    origin = min((int(t.minute[0]) for t in tables.values() if len(t.minute)), default=0)
+    tables = duals.reduced.tables
+    width = duals.reduced.policy.group_window_min
     for family in together:
+        windows = exact.windows[family.group_id]
         placed = model.new_bool_var(f"placed_{family.group_id}")
         model.add_hint(placed, hint.get(family.members[0].booking_id) is not None)
-        day = model.new_int_var(0, 10**7, f"day_{family.group_id}")
-        start = model.new_int_var(-(10**8), 10**8, f"start_{family.group_id}")
+        picks = [model.new_bool_var(f"w_{family.group_id}_{d}_{t}") for d, t in windows]
+        model.add(sum(picks) == placed)
+        hinted = _hinted_window(family, hint, tables)
+        for pick, window in zip(picks, windows, strict=True):
+            model.add_hint(pick, window == hinted)
         for member in family.members:
-            options = _member_choice(model, member.booking_id, arcs, hint, load, objective)
-            chosen[member.booking_id] = options
+            cls = duals.reduced.class_of[member.booking_id]
+            objective.append(cls.unplaced * (1 - placed))
+            options = []
+            for ref, cost in exact.member_arcs[member.booking_id]:
+                var = model.new_bool_var(f"m{member.booking_id}_{ref[0]}_{ref[1]}")
+                model.add_hint(var, hint.get(member.booking_id) == ref)
+                day, minute = int(tables[ref[0]].day[ref[1]]), int(tables[ref[0]].minute[ref[1]])
+                model.add(var <= sum(p for p, (d, t) in zip(picks, windows, strict=True)
+                                     if d == day and t <= minute <= t + width))
+                load.setdefault(ref, []).append(var)
+                objective.append(cost * var)
+                options.append((ref, var))
             model.add(sum(var for _, var in options) == placed)
-            minute = sum((int(tables[s].minute[i]) - origin) * v for (s, i), v in options)
-            on_day = sum(int(tables[s].day[i]) * v for (s, i), v in options)
-            model.add(on_day == day).only_enforce_if(placed)
-            model.add(minute >= start).only_enforce_if(placed)
-            model.add(minute <= start + window).only_enforce_if(placed)
-            objective.append(costs.class_of[member.booking_id].unplaced * (1 - placed))
-        for anchor_minute, anchor_day in family.anchors:
-            model.add(day == anchor_day).only_enforce_if(placed)
-            model.add(start <= anchor_minute - origin).only_enforce_if(placed)
-            model.add(start + window >= anchor_minute - origin).only_enforce_if(placed)
+            chosen[member.booking_id] = options
     return chosen
 
 
-def _member_choice(
-    model: cp_model.CpModel,
-    booking_id: str,
-    arcs: _Arcs,
-    hint: Assignment,
-    load: dict[SlotRef, list[cp_model.LinearExprT]],
-    objective: list[cp_model.LinearExprT],
-) -> list[tuple[SlotRef, cp_model.IntVar]]:
-    options = []
-    for ref, cost in arcs.member_arcs[booking_id]:
-        var = model.new_bool_var(f"m{booking_id}_{ref[0]}_{ref[1]}")
-        model.add_hint(var, hint.get(booking_id) == ref)
-        load.setdefault(ref, []).append(var)
-        objective.append(cost * var)
-        options.append((ref, var))
-    return options
+def _hinted_window(
+    family: Family, hint: Assignment, tables: Mapping[str, ServiceSlots]
+) -> Window | None:
+    # The window the hint seats the family in: its day, and its earliest start.
+    refs = [hint.get(m.booking_id) for m in family.members]
+    if any(ref is None for ref in refs):
+        return None
+    starts = [int(tables[s].minute[i]) for s, i in (r for r in refs if r is not None)]
+    days = {int(tables[s].day[i]) for s, i in (r for r in refs if r is not None)}
+    return (days.pop(), min(starts + [m for m, _ in family.anchors])) if len(days) == 1 else None
 
 
 def _read_singles(

@@ -1,10 +1,10 @@
 """Families: members placed on one day within the group window, next to those who stay.
 
-The flow ignores families, so its answer may split one. Here a split family is given the
-cheapest window (day, start .. start + group_window_min) that has room for all of it;
-slots another family already holds are off limits, places held by single bookings cost
-what bumping one of them is estimated to cost (the flow is solved again afterwards, so
-the bumped bookings find their best new places exactly).
+The flow ignores families, so its answer may split one. best_window finds a family the
+cheapest window (day, start .. start + group_window_min) with room for all its members:
+places other families hold are off limits, places single bookings hold cost their dual
+price (what the others lose; they are re-flowed exactly afterwards). With no prices and
+reduced costs as costs, the same search gives the bound module its exact per-family term.
 """
 
 from bisect import bisect_left, bisect_right
@@ -252,15 +252,39 @@ def _fill_window(
         if not here:
             return None
         choices.append([(own, price, floor, ref) for floor, own, price, ref in sorted(here)])
-    seating = _Seating(choices, room)
-    seating.search(0, 0, 0)
-    if seating.best is None:
-        return None
-    score, cost, chosen = seating.best
+    quick = _each_at_cheapest(choices, room)
+    if quick is not None:
+        score, cost, chosen = quick
+    else:
+        seating = _Seating(choices, room)
+        seating.search(0, 0, 0)
+        if seating.best is None:
+            return None
+        score, cost, chosen = seating.best
     places: list[SlotRef | None] = [None] * len(order)
     for k, ref in zip(order, chosen, strict=True):
         places[k] = ref
     return Window(cost, score, tuple(p for p in places if p is not None))
+
+
+def _each_at_cheapest(
+    choices: list[list[tuple[int, int, int, SlotRef]]], room: Room
+) -> tuple[int, int, tuple[SlotRef, ...]] | None:
+    # Usually every member can take its cheapest place at its lower-bound price: that is
+    # then the optimum. Otherwise (capacity, or a held place priced above a fresh one)
+    # the search decides.
+    chosen = tuple(member[0][3] for member in choices)
+    taken = Counter(chosen)
+    score = 0
+    for member in choices:
+        own, price, floor, ref = member[0]
+        held = room.own.get(ref, 0)
+        exact = own + (room.kept_price(ref) if held else price)
+        if exact != floor or taken[ref] > room.hard[ref[0]][ref[1]] or (
+                held and taken[ref] > held):
+            return None
+        score += exact
+    return score, sum(member[0][0] for member in choices), chosen
 
 
 class _Seating:

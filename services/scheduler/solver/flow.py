@@ -14,14 +14,20 @@ days already offer D places; days whose cheapest slot is dearer than tau are lef
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from services.scheduler.solver.model import Policy
-from services.scheduler.solver.tables import BookingClass, BoolArray, IntArray, ServiceSlots
+from services.scheduler.solver.tables import (
+    BookingClass,
+    BoolArray,
+    IntArray,
+    ServiceSlots,
+    class_costs,
+)
 
 INF = np.int64(2**60)
 SINK = 0
@@ -37,14 +43,72 @@ class ClassFlow:
 
 
 @dataclass(frozen=True)
+class _Residual:
+    """The residual network of an optimal flow: no negative cycle, so distances exist."""
+
+    nodes: int
+    tail: IntArray
+    head: IntArray
+    cost: IntArray
+    slot_of_node: dict[int, tuple[str, int]]
+    sizes: dict[str, int]  # slots per service
+    classes: int  # class nodes are 1 .. classes
+
+
 class FlowResult:
-    cost: int
-    classes: tuple[ClassFlow, ...]  # same order as the classes given
-    # Per service and slot index: what one place less in that slot would cost the flow
-    # (its dual price; 0 where places are left over) ...
-    prices: dict[str, IntArray] = field(default_factory=dict)
-    # ... and what one place more would save (0 where nobody wants it).
-    gains: dict[str, IntArray] = field(default_factory=dict)
+    """An optimal flow: its cost, each class's places, and (computed when first asked) the
+    slot duals that price a place taken from, or given to, the others."""
+
+    def __init__(self, cost: int, classes: tuple[ClassFlow, ...],
+                 residual: _Residual | None = None,
+                 idle: dict[str, int] | None = None) -> None:
+        self.cost = cost
+        self.classes = classes  # same order as the classes given
+        self._residual = residual
+        self._idle = idle or {}
+        self._duals: _Duals | None = None
+
+    @property
+    def prices(self) -> dict[str, IntArray]:
+        """Per service and slot: what one place less there would cost (0 where spare)."""
+        return self._computed_duals().prices
+
+    @property
+    def gains(self) -> dict[str, IntArray]:
+        """Per service and slot: what one place more there would save (0 if unwanted)."""
+        return self._computed_duals().gains
+
+    @property
+    def potentials(self) -> IntArray:
+        """Per class (in order): what one more member of it would cost (its dual)."""
+        return self._computed_duals().potentials
+
+    def _computed_duals(self) -> "_Duals":
+        if self._duals is None:
+            self._duals = _duals(self._residual, self._idle)
+        return self._duals
+
+
+@dataclass(frozen=True)
+class _Duals:
+    prices: dict[str, IntArray]
+    gains: dict[str, IntArray]
+    potentials: IntArray
+
+
+def _duals(residual: _Residual | None, idle: dict[str, int]) -> _Duals:
+    sizes = idle if residual is None else residual.sizes
+    prices = {s: np.zeros(n, dtype=np.int64) for s, n in sizes.items()}
+    gains = {s: np.zeros(n, dtype=np.int64) for s, n in sizes.items()}
+    if residual is None:
+        return _Duals(prices, gains, np.zeros(0, dtype=np.int64))
+    r = residual
+    to_sink = _shortest_from_sink(r.nodes, r.head, r.tail, r.cost)  # on reversed arcs
+    from_sink = _shortest_from_sink(r.nodes, r.tail, r.head, r.cost)
+    for node, (service, index) in r.slot_of_node.items():
+        prices[service][index] = to_sink[node]
+        gains[service][index] = max(0, -int(from_sink[node]))
+    return _Duals(prices, gains, to_sink[1 : r.classes + 1])
 
 
 @dataclass
@@ -52,6 +116,10 @@ class _Network:
     """Arcs collected in numpy chunks, with what each arc means for decoding."""
 
     next_node: int
+    # Capacity of every arc but slot -> sink: more than all supply, so no such arc is ever
+    # saturated and the node potentials are duals of the plain transportation problem
+    # (capped arcs would add duals of their own and leave the slot prices inconsistent).
+    open: int = 0
     tails: list[IntArray] = field(default_factory=list)
     heads: list[IntArray] = field(default_factory=list)
     caps: list[IntArray] = field(default_factory=list)
@@ -67,6 +135,9 @@ class _Network:
         self.costs.append(costs)
         self.kinds.append(np.full(len(tails), kind, dtype=np.int64))
 
+    def open_caps(self, count: int) -> IntArray:
+        return np.full(count, self.open, dtype=np.int64)
+
     def new_nodes(self, count: int) -> IntArray:
         nodes = np.arange(self.next_node, self.next_node + count, dtype=np.int64)
         self.next_node += count
@@ -78,16 +149,20 @@ def min_cost_placement(
     tables: dict[str, ServiceSlots],
     capacity: dict[str, IntArray],
     policy: Policy,
+    extra: Mapping[int, Sequence[int]] | None = None,
 ) -> FlowResult:
-    """The cheapest way to place (or not) every class, slot capacities respected."""
+    """The cheapest way to place (or not) every class, slot capacities respected.
+
+    extra: more slots (table indices) to connect given classes (by position) to, beyond
+    what the pruning keeps; they never change the optimum, only which duals come out.
+    """
     if not classes:
-        idle = {service: np.zeros(len(table.free), dtype=np.int64) for service, table in tables.items()}
-        return FlowResult(0, (), idle, {s: p.copy() for s, p in idle.items()})
-    net = _Network(next_node=len(classes) + 1)
+        return FlowResult(0, (), idle={s: len(t.free) for s, t in tables.items()})
+    net = _Network(next_node=len(classes) + 1, open=sum(c.size for c in classes) + 1)
     class_nodes = np.arange(1, len(classes) + 1, dtype=np.int64)
-    sizes = np.array([c.size for c in classes], dtype=np.int64)
     unplaced = np.array([c.unplaced for c in classes], dtype=np.int64)
-    net.add(UNPLACED, class_nodes, np.zeros_like(class_nodes), sizes, unplaced)
+    net.add(UNPLACED, class_nodes, np.zeros_like(class_nodes), net.open_caps(len(classes)),
+            unplaced)
     by_service: dict[str, list[int]] = defaultdict(list)
     for index, cls in enumerate(classes):
         by_service[cls.service].append(index)
@@ -96,7 +171,23 @@ def min_cost_placement(
         if table is not None:
             _service_network(net, classes, np.array(indices, dtype=np.int64), table,
                              capacity[service], policy)
+    _extra_arcs(net, classes, tables, extra or {}, policy)
     return _solve(net, classes, {service: len(table.free) for service, table in tables.items()})
+
+
+def _extra_arcs(
+    net: _Network, classes: Sequence[BookingClass], tables: dict[str, ServiceSlots],
+    extra: Mapping[int, Sequence[int]], policy: Policy,
+) -> None:
+    node_of = {ref: node for node, ref in net.slot_of_node.items()}
+    for position, indices in sorted(extra.items()):
+        cls = classes[position]
+        cost = class_costs(cls, tables[cls.service], policy)
+        wanted = [(node_of[(cls.service, i)], int(cost[i])) for i in indices
+                  if (cls.service, i) in node_of]
+        net.add(DIRECT, np.full(len(wanted), position + 1, dtype=np.int64),
+                np.array([n for n, _ in wanted], dtype=np.int64), net.open_caps(len(wanted)),
+                np.array([c for _, c in wanted], dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -247,7 +338,7 @@ def _hub_arcs(
     code = (col.weight[rows, 0] * len(days.ordinal) + day_index) * 2 + later
     codes, hub_of_pair = np.unique(code, return_inverse=True)
     hubs = net.new_nodes(len(codes))
-    net.add(TO_HUB, class_nodes[rows], hubs[hub_of_pair], col.size[rows],
+    net.add(TO_HUB, class_nodes[rows], hubs[hub_of_pair], net.open_caps(len(rows)),
             blocks.low[rows, day_index])
     for hub, hub_code in zip(hubs.tolist(), codes.tolist(), strict=True):
         weight, rest = divmod(hub_code // 2, len(days.ordinal))
@@ -255,7 +346,7 @@ def _hub_arcs(
         minute = days.minute[span]
         offset = minute - days.base[rest] if hub_code % 2 else days.top[rest] - minute
         net.add(FROM_HUB, np.full(len(minute), hub, dtype=np.int64), days.nodes[span],
-                days.free[span], weight * offset)
+                net.open_caps(len(minute)), weight * offset)
 
 
 def _direct_arcs(
@@ -268,9 +359,9 @@ def _direct_arcs(
         distance = np.abs(days.minute[span] - col.minute[row, 0])
         cost = col.weight[row, 0] * (distance + change) + blocks.late[row, day_index]
         worth = (cost <= tau[row]) & (cost < col.unplaced[row])
-        size = col.size[row]
-        net.add(DIRECT, np.full(int(worth.sum()), class_nodes[row], dtype=np.int64),
-                days.nodes[span][worth], np.minimum(days.free[span][worth], size), cost[worth])
+        count = int(worth.sum())
+        net.add(DIRECT, np.full(count, class_nodes[row], dtype=np.int64),
+                days.nodes[span][worth], net.open_caps(count), cost[worth])
 
 
 def _window_arcs(
@@ -290,8 +381,9 @@ def _window_arcs(
     late = policy.late_day_penalty * max(0, day - cls.deadline)
     cost = cls.weight * (np.abs(minute - cls.from_minute) + change + late)
     fits = (minute >= lo) & (minute <= hi) & (cost < cls.unplaced)
-    net.add(DIRECT, np.full(int(fits.sum()), node, dtype=np.int64), days.nodes[span][fits],
-            np.minimum(days.free[span][fits], cls.size), cost[fits])
+    count = int(fits.sum())
+    net.add(DIRECT, np.full(count, node, dtype=np.int64), days.nodes[span][fits],
+            net.open_caps(count), cost[fits])
 
 
 def _solve(
@@ -314,22 +406,19 @@ def _solve(
     used = np.asarray(flow.flows(np.arange(len(tails), dtype=np.int32)))
     caps, costs = np.concatenate(net.caps), np.concatenate(net.costs)
     spare, back = used < caps, used > 0
-    # The residual network of the optimal flow: no negative cycle, so shortest paths exist.
-    tail = np.concatenate([tails[spare], heads[back]])
-    head = np.concatenate([heads[spare], tails[back]])
-    cost = np.concatenate([costs[spare], -costs[back]])
-    to_sink = _shortest_from_sink(net.next_node, head, tail, cost)  # reversed arcs
-    from_sink = _shortest_from_sink(net.next_node, tail, head, cost)
-    prices = {s: np.zeros(n, dtype=np.int64) for s, n in sizes.items()}
-    gains = {s: np.zeros(n, dtype=np.int64) for s, n in sizes.items()}
-    for node, (service, index) in net.slot_of_node.items():
-        prices[service][index] = to_sink[node]
-        gains[service][index] = max(0, -int(from_sink[node]))
+    residual = _Residual(
+        nodes=net.next_node,
+        tail=np.concatenate([tails[spare], heads[back]]),
+        head=np.concatenate([heads[spare], tails[back]]),
+        cost=np.concatenate([costs[spare], -costs[back]]),
+        slot_of_node=net.slot_of_node,
+        sizes=sizes,
+        classes=len(classes),
+    )
     return FlowResult(
         int(flow.optimal_cost()),
         _decode(net, tails, heads, np.concatenate(net.kinds), used, len(classes)),
-        prices,
-        gains,
+        residual,
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from time import perf_counter
 
 from services.scheduler.solver import cpsat
-from services.scheduler.solver.bounds import family_bound
+from services.scheduler.solver.bounds import Duals, family_bound, flow_duals
 from services.scheduler.solver.families import Family, MemberCosts, SlotRef, families
 from services.scheduler.solver.flow import FlowResult, min_cost_placement
 from services.scheduler.solver.improve import Neighbourhood
@@ -30,8 +30,9 @@ from services.scheduler.solver.tables import (
 from services.scheduler.solver.validate import expected_reason, plan_cost, unplaced_groups_reasons
 
 Places = dict[str, SlotRef | None]
-FLOW_SECONDS_PER_BOOKING = 2e-5  # measured: one flow over n displaced takes ~n * 20 us
-SEARCH_SHARE = 0.4  # of the time limit, spent re-solving flows in the local search
+FLOW_SECONDS_PER_BOOKING = 3e-5  # measured: one flow over n displaced takes ~n * 30 us
+SEARCH_SHARE = 0.25  # of the time limit, spent re-solving flows in the local search
+MOVE_ALL_FAMILIES_UP_TO = 60
 
 
 def solve(instance: Instance, params: SolveParams) -> Plan:
@@ -47,9 +48,10 @@ def solve(instance: Instance, params: SolveParams) -> Plan:
     split = split_families(together, places, tables, instance.policy)
     bound = relaxed.cost
     if split:
-        bound = family_bound(relaxed, classes, tables, split, instance.policy)
-        places, proven = _keep_families_together(instance, tables, classes, relaxed, together,
-                                                 split, places, params)
+        duals = flow_duals(relaxed, classes, tables, instance.policy)
+        bound = family_bound(duals, relaxed.cost, split)
+        places, proven = _keep_families_together(instance, tables, classes, relaxed, duals,
+                                                 together, split, places, params)
         bound = max(bound, proven)
     decisions = to_assignments(instance, tables, places)
     cost = plan_cost(instance, decisions)
@@ -67,6 +69,7 @@ def _keep_families_together(
     tables: Mapping[str, ServiceSlots],
     classes: Sequence[BookingClass],
     relaxed: FlowResult,
+    duals: Duals,
     together: Sequence[Family],
     split: Sequence[Family],
     places: Places,
@@ -79,7 +82,11 @@ def _keep_families_together(
         [b for b in instance.bookings if b.booking_id not in in_family], dict(tables),
         instance.policy,
     )
-    hood = Neighbourhood(together, singles, costs, frozenset(f.group_id for f in split))
+    # Few families: any of them may move; many: only those the flow split (the others sit
+    # where the flow put them, and pricing every one each round would cost more than it
+    # finds).
+    movable = together if len(together) <= MOVE_ALL_FAMILIES_UP_TO else split
+    hood = Neighbourhood(together, singles, costs, frozenset(f.group_id for f in movable))
     start = min(
         (hood.evaluate(family_places(together, split, places, costs, relaxed, keep_at_gain))
          for keep_at_gain in (True, False)),
@@ -90,16 +97,14 @@ def _keep_families_together(
     for family in together:
         result.update(zip((m.booking_id for m in family.members),
                           layout.families[family.group_id], strict=True))
-    return _exactly_if_small(instance, tables, singles, together, costs, result, layout.cost,
-                             params)
+    return _exactly_if_small(instance, singles, together, duals, result, layout.cost, params)
 
 
 def _exactly_if_small(
     instance: Instance,
-    tables: Mapping[str, ServiceSlots],
     singles: Sequence[BookingClass],
     together: Sequence[Family],
-    costs: MemberCosts,
+    duals: Duals,
     places: Places,
     cost: int,
     params: SolveParams,
@@ -108,14 +113,13 @@ def _exactly_if_small(
     demand: dict[str, int] = {}
     for booking in instance.bookings:
         demand[booking.service] = demand.get(booking.service, 0) + 1
-    arcs = cpsat.exact_arcs(singles, together, costs, tables, demand)
-    if arcs.size > cpsat.MAX_VARIABLES:
+    exact = cpsat.exact_model(singles, together, duals, cost - duals.value, demand, places)
+    if exact is None:
         return places, 0
-    found = cpsat.solve_exact(singles, together, arcs, costs, tables, places, params)
+    found = cpsat.solve_exact(singles, together, exact, duals, places, cost, params)
     if found is None:
         return places, 0
-    better = found.assignment if found.cost < cost else places
-    return better, found.bound
+    return (found.assignment if found.cost < cost else places), found.bound
 
 
 def flow_budget(displaced: int, params: SolveParams) -> int:

@@ -21,6 +21,8 @@ from services.scheduler.solver.model import Displaced, Instance, Policy, Slot
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 NO_DEADLINE = 10**8  # later than any local day ordinal: never late
+Window = tuple[int, int, int]  # (local day ordinal, first start minute, last start minute)
+NOWHERE: Window = (0, 1, 0)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class BookingClass:
     members: tuple[Displaced, ...]  # family members first, side by side
     # Members of a family whose other members stay put can only join them: (local day
     # ordinal, first minute, last minute) of the starts compatible with those anchors.
-    window: "Window | None" = None
+    window: Window | None = None
 
     @property
     def size(self) -> int:
@@ -106,14 +108,10 @@ def class_key(
     deadline = booking.deadline.toordinal() if booking.deadline is not None else NO_DEADLINE
     if table is None or deadline >= table.last_day:
         deadline = NO_DEADLINE
-    group = booking.group_id or "" if anchored else ""
+    group = (booking.group_id or "") if anchored else ""
     return ClassKey(
         booking.service, booking.from_start, rules.weight(booking, policy), deadline, group
     )
-
-
-Window = tuple[int, int, int]  # (local day ordinal, first start minute, last start minute)
-NOWHERE: Window = (0, 1, 0)
 
 
 def family_windows(
@@ -220,7 +218,3 @@ def class_costs(cls: BookingClass, table: ServiceSlots, policy: Policy) -> IntAr
     late = np.maximum(0, day - cls.deadline) * policy.late_day_penalty
     costs: IntArray = cls.weight * (np.abs(minute - cls.from_minute) + day_change + late)
     return costs
-
-
-def ordinal_day(ordinal: int) -> date:
-    return date.fromordinal(ordinal)
