@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from schemas.envelope import YEARS, plausible_time
+
 Language = Literal["fr", "ar", "en"]
 Category = Literal["standard", "official", "medical"]
 
@@ -18,7 +20,7 @@ Category = Literal["standard", "official", "medical"]
 def _known_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "Africa" is a directory
         raise ValueError(f"unknown IANA time zone {name!r}") from exc
     return name
 
@@ -32,7 +34,20 @@ def _whole_minute(value: dt.datetime) -> dt.datetime:
 Id = Annotated[str, Field(min_length=1, max_length=200)]
 CentreId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")]
 Service = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z0-9_]+$")]
-Minute = Annotated[AwareDatetime, AfterValidator(_whole_minute)]
+def _plausible_date(value: dt.date) -> dt.date:
+    if value.year not in YEARS:
+        raise ValueError(f"year {value.year} is outside {YEARS.start}-{YEARS.stop - 1}")
+    return value
+
+
+def _at_most_a_year(minutes: int) -> int:
+    if minutes > 366 * 24 * 60:
+        raise ValueError("a notice of more than a year")
+    return minutes
+
+
+Minute = Annotated[AwareDatetime, AfterValidator(_whole_minute), AfterValidator(plausible_time)]
+PlausibleDate = Annotated[dt.date, AfterValidator(_plausible_date)]
 
 
 class Data(BaseModel):
@@ -97,7 +112,9 @@ class BookingCreated(Data):
     category: Category = Field(
         default="standard", description="Priority: standard (1), official (2), medical (3)."
     )
-    travel_date: dt.date | None = Field(default=None, description="Planned date of travel.")
+    travel_date: PlausibleDate | None = Field(
+        default=None, description="Planned date of travel."
+    )
     applicant: Applicant = Field(description="Who to tell about changes.")
 
 
@@ -132,7 +149,7 @@ class OutageDeclared(_Window):
         default=None, description="Services stopped; absent means every service."
     )
     reason: str = Field(default="", max_length=500, description="Why, e.g. portal maintenance.")
-    notice_min: int = Field(
+    notice_min: Annotated[int, AfterValidator(_at_most_a_year)] = Field(
         default=1440, ge=0, description="Least notice in minutes a displaced applicant gets."
     )
 

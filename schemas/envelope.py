@@ -2,9 +2,17 @@
 
 import datetime as dt
 import json
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
 D = TypeVar("D", bound=BaseModel)
 
@@ -19,6 +27,20 @@ class EventError(ValueError):
         self.kind = kind
 
 
+# Times outside these years are no one's appointment: they would overflow the date
+# arithmetic of planning (a horizon of days, notices in minutes) instead of being refused.
+YEARS = range(2000, 2200)
+
+
+def plausible_time(value: dt.datetime) -> dt.datetime:
+    if value.year not in YEARS:
+        raise ValueError(f"year {value.year} is outside {YEARS.start}-{YEARS.stop - 1}")
+    return value
+
+
+PlausibleTime = Annotated[AwareDatetime, AfterValidator(plausible_time)]
+
+
 class CloudEvent(BaseModel, Generic[D]):
     """The envelope; `type` is narrowed to one literal by each concrete event class."""
 
@@ -30,7 +52,7 @@ class CloudEvent(BaseModel, Generic[D]):
     )
     source: str = Field(min_length=1, description="Publisher, a URI reference.")
     type: str = Field(description="Event type, e.g. visa.booking.created.v1.")
-    time: AwareDatetime = Field(description="When the fact happened upstream (RFC 3339).")
+    time: PlausibleTime = Field(description="When the fact happened upstream (RFC 3339).")
     subject: str = Field(
         default="", description="Centre id; empty only for multi-centre outage events."
     )

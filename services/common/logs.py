@@ -109,6 +109,7 @@ def configure(level: str = "INFO", fmt: str = "json", cache: bool = True) -> Non
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # aiosqlite logs every statement with its parameters (applicants' names) at DEBUG.
     for noisy in ("aiokafka", "faststream", "kafka", "aiosmtpd", "mail.log", "httpx",
-                  "uvicorn.error"):
+                  "uvicorn.error", "aiosqlite"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

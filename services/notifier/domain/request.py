@@ -59,7 +59,7 @@ def centre_timezone(variables: dict[str, str]) -> ZoneInfo:
     name = variables.get("timezone", "")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "Africa" is a directory
         raise InvalidRequest("variable timezone is not an IANA time zone") from exc
 
 
@@ -70,7 +70,10 @@ def _local_time(variables: dict[str, str], key: str, tz: ZoneInfo) -> dt.datetim
         raise InvalidRequest(f"variable {key} is not an ISO 8601 date-time") from exc
     if value.tzinfo is None:
         raise InvalidRequest(f"variable {key} has no UTC offset")
-    return value.astimezone(tz)
+    try:
+        return value.astimezone(tz)
+    except OverflowError as exc:  # e.g. 9999-12-31T23:59+00:00 is year 10000 in Algiers
+        raise InvalidRequest(f"variable {key} is out of range") from exc
 
 
 def facts_of(request: NotificationRequested) -> Facts:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, event, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, event, or_, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -108,6 +108,11 @@ def make_engine(url: str) -> AsyncEngine:
     return engine
 
 
+# Held while creating the table: two instances starting on an empty PostgreSQL database
+# would otherwise both CREATE TABLE, and one fail on a unique violation in pg_type.
+_SCHEMA_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('reslot-notifier-schema'))")
+
+
 class DeliveryStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -117,6 +122,8 @@ class DeliveryStore:
     async def open(cls, url: str) -> "DeliveryStore":
         engine = make_engine(url)
         async with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":  # instances starting together: one creates
+                await conn.execute(_SCHEMA_LOCK)
             await conn.run_sync(metadata.create_all)
         return cls(engine)
 

@@ -58,7 +58,7 @@ def make_engine(url: str) -> AsyncEngine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @sa.event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _: Any) -> None:
@@ -68,7 +68,9 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_size=5, pool_pre_ping=True)
+    # hide_parameters: a database error's text (logged on retry) must not carry applicants'
+    # names from the statement's parameters.
+    return create_async_engine(url, pool_size=5, pool_pre_ping=True, hide_parameters=True)
 
 
 def _add_outbox_headers(conn: sa.Connection) -> None:
