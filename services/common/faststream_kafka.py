@@ -2,7 +2,6 @@
 
 import dataclasses
 import logging
-import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,6 +15,7 @@ from faststream.security import (
     SASLScram512,
 )
 
+from services.common.kafka import client_options
 from services.common.settings import KafkaSettings
 
 FASTSTREAM_LOG = logging.getLogger("reslot.faststream")
@@ -25,17 +25,21 @@ SESSION = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
 
 
 def security_of(kafka: KafkaSettings) -> BaseSecurity | None:
-    use_tls = kafka.security_protocol in ("SSL", "SASL_SSL")
-    context = ssl.create_default_context(cafile=kafka.ssl_cafile) if use_tls else None
-    if context is not None and kafka.ssl_certfile:
-        context.load_cert_chain(kafka.ssl_certfile, kafka.ssl_keyfile)
-    if not kafka.security_protocol.startswith("SASL"):
-        return BaseSecurity(ssl_context=context) if context else None
-    user = kafka.sasl_username or ""
+    """FastStream's view of the same security settings `client_options` gives aiokafka."""
+    if kafka.security_protocol == "PLAINTEXT":
+        return None
+    ssl_context = client_options(kafka).get("ssl_context")
+    if kafka.security_protocol == "SSL":
+        return BaseSecurity(ssl_context=ssl_context, use_ssl=True)
+    use_ssl = kafka.security_protocol == "SASL_SSL"
+    username = kafka.sasl_username or ""
     password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else ""
-    sasl = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256,
-            "SCRAM-SHA-512": SASLScram512}[kafka.sasl_mechanism or "PLAIN"]
-    return sasl(username=user, password=password, ssl_context=context)
+    mechanism = kafka.sasl_mechanism or "PLAIN"
+    if mechanism == "SCRAM-SHA-256":
+        return SASLScram256(username, password, ssl_context=ssl_context, use_ssl=use_ssl)
+    if mechanism == "SCRAM-SHA-512":
+        return SASLScram512(username, password, ssl_context=ssl_context, use_ssl=use_ssl)
+    return SASLPlaintext(username, password, ssl_context=ssl_context, use_ssl=use_ssl)
 
 
 def make_broker(kafka: KafkaSettings, client_id: str, graceful_timeout: float) -> KafkaBroker:

@@ -21,7 +21,12 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from schemas.topics import Topic
-from services.common.faststream_kafka import FASTSTREAM_LOG, raw_body, tolerant_parser
+from services.common.faststream_kafka import (
+    FASTSTREAM_LOG,
+    raw_body,
+    security_of,
+    tolerant_parser,
+)
 from services.common.kafka import client_options, ensure_topics, make_producer
 from services.common.settings import Settings
 from services.notifier.channels import Sender
@@ -32,7 +37,7 @@ from services.notifier.dispatcher import DispatchConfig, Dispatcher
 from services.notifier.domain.model import Channel
 from services.notifier.domain.retry import RetryPolicy
 from services.notifier.domain.status import StatusEvent
-from services.notifier.kafka_edge import KafkaEdge, broker_security, incoming_of
+from services.notifier.kafka_edge import KafkaEdge, incoming_of
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.options import NotifierOptions
 from services.notifier.ratelimit import TokenBucket
@@ -144,7 +149,7 @@ def _broker(notifier: Notifier) -> KafkaBroker:
     settings, options = notifier.settings, notifier.options
     broker = KafkaBroker(
         client_options(settings.kafka)["bootstrap_servers"],
-        security=broker_security(settings.kafka),
+        security=security_of(settings.kafka),
         client_id=f"reslot-notifier-{options.instance_id}",
         graceful_timeout=settings.graceful_timeout_s,
         logger=FASTSTREAM_LOG,  # JSON lines through our handler, not FastStream's own

@@ -14,7 +14,6 @@ from typing import Any, TypeVarTuple, Unpack
 import structlog
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
-from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
@@ -25,8 +24,7 @@ from schemas.envelope import EventError, parse_event
 from schemas.events import NOTIFICATION_ADAPTER, NotificationRequestedEvent
 from schemas.topics import Topic
 from services.common import tracing
-from services.common.kafka import Outgoing, client_options, publish_all
-from services.common.settings import KafkaSettings
+from services.common.kafka import Outgoing, publish_all
 from services.notifier.clock import Clock
 from services.notifier.domain.status import StatusEvent, dead_letter_event
 from services.notifier.metrics import NotifierMetrics
@@ -54,24 +52,6 @@ class Incoming:
     value: bytes
     timestamp_ms: int | None = None
     headers: Headers = ()
-
-
-def broker_security(kafka: KafkaSettings) -> BaseSecurity | None:
-    """FastStream's view of the same security settings `client_options` gives aiokafka."""
-    if kafka.security_protocol == "PLAINTEXT":
-        return None
-    ssl_context = client_options(kafka).get("ssl_context")
-    if kafka.security_protocol == "SSL":
-        return BaseSecurity(ssl_context=ssl_context, use_ssl=True)
-    use_ssl = kafka.security_protocol == "SASL_SSL"
-    username = kafka.sasl_username or ""
-    password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else ""
-    mechanism = kafka.sasl_mechanism or "PLAIN"
-    if mechanism == "SCRAM-SHA-256":
-        return SASLScram256(username, password, ssl_context=ssl_context, use_ssl=use_ssl)
-    if mechanism == "SCRAM-SHA-512":
-        return SASLScram512(username, password, ssl_context=ssl_context, use_ssl=use_ssl)
-    return SASLPlaintext(username, password, ssl_context=ssl_context, use_ssl=use_ssl)
 
 
 def incoming_of(record: ConsumerRecord[Any, Any]) -> Incoming:
