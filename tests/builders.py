@@ -76,3 +76,18 @@ def outage(outage_id: str, start: dt.datetime, end: dt.datetime,
             "reason": "France-Visas portal maintenance"}
     data.update(extra)
     return data
+
+
+def notification_variables(n: int) -> dict[str, str]:
+    """What the scheduler sends the notifier for a booking moved out of a 3 Dec outage."""
+    return {
+        "old_start": "2025-12-03T16:30:00+01:00",
+        "new_start": "2025-12-04T09:00:00+01:00",
+        "timezone": "Africa/Algiers",
+        "centre_name": "Capago Alger",
+        "centre_address": "Lot 12, rue Ahmed Ouaked, Dely Ibrahim",
+        "centre_city": "Alger",
+        "service": "short_stay",
+        "reason": "next_days",
+        "booking_id": f"BK-{n}",
+    }

@@ -8,6 +8,7 @@ PostgreSQL on 127.0.0.1:5432, database `test`. Never a skip.
 
 import asyncio
 import contextlib
+import io
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -129,3 +130,25 @@ async def tables_exist(engine: Any) -> bool:
     async with engine.connect() as conn:
         names = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
     return "input_offsets" in names
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    """The process's logs as configured in production (JSON lines), into a buffer."""
+    import logging
+
+    import structlog
+
+    from services.common import logs
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    logs.configure("INFO", "json", cache=False)
+    buffer = io.StringIO()
+    root.handlers[0].setStream(buffer)  # type: ignore[attr-defined]
+    try:
+        yield buffer
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        structlog.reset_defaults()

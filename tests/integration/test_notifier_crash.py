@@ -26,6 +26,7 @@ from services.notifier.domain.model import DeliveryState
 from services.notifier.sms_sink import SmsSink
 from services.notifier.smtp_sink import SmtpSink
 from services.notifier.store import DeliveryStore
+from tests.builders import notification_variables
 from tests.conftest import eventually, new_database
 from tests.kafka_helpers import read_all
 
@@ -56,17 +57,7 @@ def request_event(n: int) -> dict[str, Any]:
                 "email": f"applicant{n}@example.dz",
                 "phone": f"+21355500{n:04d}",
             },
-            "variables": {
-                "old_start": "2025-12-03T16:30:00+01:00",
-                "new_start": "2025-12-04T09:00:00+01:00",
-                "timezone": "Africa/Algiers",
-                "centre_name": "Capago Alger",
-                "centre_address": "Lot 12, rue Ahmed Ouaked, Dely Ibrahim",
-                "centre_city": "Alger",
-                "service": "short_stay",
-                "reason": "next_days",
-                "booking_id": f"BK-{n}",
-            },
+            "variables": notification_variables(n),
         },
     }
 

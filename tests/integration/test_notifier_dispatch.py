@@ -29,6 +29,7 @@ from services.notifier.service import Intake
 from services.notifier.sms_sink import SmsSink
 from services.notifier.smtp_sink import SmtpSink
 from services.notifier.store import DeliveryStore, NewDelivery
+from tests.builders import notification_variables
 from tests.conftest import eventually, new_database
 
 pytestmark = pytest.mark.integration
@@ -46,17 +47,7 @@ def requested(
     template: str = "appointment_rescheduled",
     **variables: str,
 ) -> NotificationRequested:
-    v = {
-        "old_start": "2025-12-03T16:30:00+01:00",
-        "new_start": "2025-12-04T09:00:00+01:00",
-        "timezone": "Africa/Algiers",
-        "centre_name": "Capago Alger",
-        "centre_address": "Lot 12, rue Ahmed Ouaked, Dely Ibrahim",
-        "centre_city": "Alger",
-        "service": "short_stay",
-        "reason": "next_days",
-        "booking_id": f"BK-{n}",
-    }
+    v = notification_variables(n)
     v.update(variables)
     return NotificationRequested(
         notification_id=f"n-{n}",

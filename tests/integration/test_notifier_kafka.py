@@ -21,6 +21,7 @@ from services.notifier.clock import ShiftedClock
 from services.notifier.options import NotifierOptions
 from services.notifier.sms_sink import SmsSink
 from services.notifier.smtp_sink import SmtpSink
+from tests.builders import notification_variables
 from tests.conftest import eventually
 
 pytestmark = pytest.mark.integration
@@ -48,17 +49,7 @@ def request_event(n: int, language: str, **recipient: str | None) -> dict[str, A
             "template": "appointment_rescheduled",
             "language": language,
             "recipient": {"name": "Amel Benali", **contact},
-            "variables": {
-                "old_start": "2025-12-03T16:30:00+01:00",
-                "new_start": "2025-12-04T09:00:00+01:00",
-                "timezone": "Africa/Algiers",
-                "centre_name": "Capago Alger",
-                "centre_address": "Lot 12, rue Ahmed Ouaked, Dely Ibrahim",
-                "centre_city": "Alger",
-                "service": "short_stay",
-                "reason": "next_days",
-                "booking_id": f"BK-{n}",
-            },
+            "variables": notification_variables(n),
         },
     }
 

@@ -8,7 +8,6 @@ ids and no personal data."""
 import datetime as dt
 import io
 import json
-import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,7 +15,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
@@ -24,7 +22,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from schemas.topics import Topic
-from services.common import logs, tracing
+from services.common import tracing
 from services.common.kafka import Outgoing, make_producer, publish_all
 from services.notifier.app import start_notifier
 from services.notifier.clock import ShiftedClock
@@ -91,22 +89,6 @@ def exporter() -> Iterator[InMemorySpanExporter]:
     tracing.add_processor(SimpleSpanProcessor(memory))
     yield memory
     memory.shutdown()  # spans of later tests are dropped
-
-
-@pytest.fixture
-def json_logs() -> Iterator[io.StringIO]:
-    """The process's logs as configured in production (JSON lines), into a buffer."""
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    logs.configure("INFO", "json", cache=False)
-    buffer = io.StringIO()
-    root.handlers[0].setStream(buffer)  # type: ignore[attr-defined]
-    try:
-        yield buffer
-    finally:
-        root.handlers[:], level = saved
-        root.setLevel(level)
-        structlog.reset_defaults()
 
 
 @pytest.fixture

@@ -4,16 +4,16 @@ Nothing is run (there is no container engine here); the file is read as YAML and
 against the settings of services/common/settings.py and the other files under deploy/.
 """
 
-import importlib
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+
+from services.common import settings as settings_module
+from tests.unit.deploy_env import setting_env_names
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -33,30 +33,6 @@ REQUIRED_SERVICES = {
 }
 SCHEDULERS = ("scheduler-1", "scheduler-2")
 LONG_RUNNING_APPS = (*SCHEDULERS, "notifier")
-
-
-def settings_module() -> ModuleType:
-    """services.common.settings, with the repository root importable if it is not yet."""
-    try:
-        return importlib.import_module("services.common.settings")
-    except ModuleNotFoundError:
-        sys.path.insert(0, str(ROOT))
-        return importlib.import_module("services.common.settings")
-
-
-def setting_env_names() -> frozenset[str]:
-    """RESLOT_<FIELD> and KAFKA_<FIELD>, from the fields of Settings and KafkaSettings."""
-    module = settings_module()
-    names: set[str] = set()
-    for model in (module.Settings, module.KafkaSettings):
-        prefix = model.model_config["env_prefix"]
-        for field, info in model.model_fields.items():
-            nested = isinstance(info.annotation, type) and issubclass(
-                info.annotation, module.BaseSettings
-            )
-            if not nested:  # a nested settings model reads its own prefix
-                names.add(f"{prefix}{field}".upper())
-    return frozenset(names)
 
 
 def interpolate(value: str) -> str:
@@ -167,7 +143,7 @@ def test_reslot_env_names_are_real_settings(
 def test_reslot_env_values_are_accepted_by_settings(
     reslot_services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    module = settings_module()
+    module = settings_module
     for name, service in reslot_services.items():
         with monkeypatch.context() as patch:
             for key in setting_env_names():
@@ -309,7 +285,7 @@ def test_reslot_healthcheck_asks_the_http_port(
 def test_stop_grace_period_outlasts_the_graceful_timeout(
     reslot_services: dict[str, dict[str, Any]],
 ) -> None:
-    default = settings_module().Settings.model_fields["graceful_timeout_s"].default
+    default = settings_module.Settings.model_fields["graceful_timeout_s"].default
     for name in LONG_RUNNING_APPS:
         service = reslot_services[name]
         timeout = float(env_of(service).get("RESLOT_GRACEFUL_TIMEOUT_S", default))

@@ -4,16 +4,16 @@ Checked in Python (names, labels, ports, probes, security, settings); rendered w
 `kubectl kustomize` as well when kubectl is on PATH.
 """
 
-import importlib
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
+
+from services.common import settings as settings_module
+from tests.unit.deploy_env import setting_env_names
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -27,33 +27,9 @@ EXPECTED_ARGS = {"reslot-scheduler": ["scheduler"], "reslot-notifier": ["notifie
 Manifest = dict[str, Any]
 
 
-def settings_module() -> ModuleType:
-    """services.common.settings, with the repository root importable if it is not yet."""
-    try:
-        return importlib.import_module("services.common.settings")
-    except ModuleNotFoundError:
-        sys.path.insert(0, str(ROOT))
-        return importlib.import_module("services.common.settings")
-
-
-def setting_env_names() -> frozenset[str]:
-    """RESLOT_<FIELD> and KAFKA_<FIELD>, from the fields of Settings and KafkaSettings."""
-    module = settings_module()
-    names: set[str] = set()
-    for model in (module.Settings, module.KafkaSettings):
-        prefix = model.model_config["env_prefix"]
-        for field, info in model.model_fields.items():
-            nested = isinstance(info.annotation, type) and issubclass(
-                info.annotation, module.BaseSettings
-            )
-            if not nested:  # a nested settings model reads its own prefix
-                names.add(f"{prefix}{field}".upper())
-    return frozenset(names)
-
-
 def secret_env_names() -> frozenset[str]:
     """Settings that must come from a Secret: SecretStr fields and database URLs."""
-    module = settings_module()
+    module = settings_module
     names = set()
     for model in (module.Settings, module.KafkaSettings):
         prefix = model.model_config["env_prefix"]
@@ -185,7 +161,7 @@ def test_probes_use_a_declared_port_and_the_health_paths(manifests: list[Manifes
 
 def test_container_port_is_the_configured_http_port(manifests: list[Manifest]) -> None:
     (config,) = of_kind(manifests, "ConfigMap").values()
-    default = settings_module().Settings.model_fields["http_port"].default
+    default = settings_module.Settings.model_fields["http_port"].default
     http_port = int(config["data"].get("RESLOT_HTTP_PORT", default))
     for name, deployment in of_kind(manifests, "Deployment").items():
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
@@ -208,7 +184,7 @@ def test_config_map_values_are_accepted_by_settings(
         monkeypatch.delenv(key, raising=False)
     for key, value in config["data"].items():
         monkeypatch.setenv(key, value)
-    settings = settings_module().Settings()
+    settings = settings_module.Settings()
     assert settings.kafka.security_protocol == "SASL_SSL"
     assert settings.kafka.sasl_mechanism in ("SCRAM-SHA-512", "SCRAM-SHA-256")
 
@@ -297,7 +273,7 @@ def test_pods_run_non_root_with_a_read_only_root(manifests: list[Manifest]) -> N
 
 def test_termination_grace_outlasts_the_graceful_timeout(manifests: list[Manifest]) -> None:
     (config,) = of_kind(manifests, "ConfigMap").values()
-    default = settings_module().Settings.model_fields["graceful_timeout_s"].default
+    default = settings_module.Settings.model_fields["graceful_timeout_s"].default
     timeout = float(config["data"].get("RESLOT_GRACEFUL_TIMEOUT_S", default))
     for name, deployment in of_kind(manifests, "Deployment").items():
         grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]

@@ -3,7 +3,6 @@
 import io
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -13,30 +12,15 @@ from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 from services.common import logs, tracing
 
 
-@pytest.fixture
-def lines() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    logs.configure("INFO", "json", cache=False)
-    buffer = io.StringIO()
-    root.handlers[0].setStream(buffer)  # type: ignore[attr-defined]
-    try:
-        yield buffer
-    finally:
-        root.handlers[:], level = saved
-        root.setLevel(level)
-        structlog.reset_defaults()
-
-
 def parsed(buffer: io.StringIO) -> list[dict[str, object]]:
     return [json.loads(x) for x in buffer.getvalue().splitlines()]
 
 
-def test_structlog_and_stdlib_lines_are_json_with_their_fields(lines: io.StringIO) -> None:
+def test_structlog_and_stdlib_lines_are_json_with_their_fields(json_logs: io.StringIO) -> None:
     structlog.get_logger("reslot.test").info("plan committed", plan_id="p1", centre_id="c1",
                                              outage_id="o1", moved=3)
     logging.getLogger("reslot.test").warning("gap on %s[%d]", "visa.bookings.v1", 2)
-    first, second = parsed(lines)
+    first, second = parsed(json_logs)
     assert first["event"] == "plan committed"
     assert first["level"] == "info"
     assert (first["plan_id"], first["centre_id"], first["outage_id"], first["moved"]) == \
@@ -47,7 +31,7 @@ def test_structlog_and_stdlib_lines_are_json_with_their_fields(lines: io.StringI
     assert second["level"] == "warning"
 
 
-def test_no_personal_data_whatever_the_caller_passes(lines: io.StringIO) -> None:
+def test_no_personal_data_whatever_the_caller_passes(json_logs: io.StringIO) -> None:
     log = structlog.get_logger("reslot.test")
     log.info("sending", booking_id="BK-1", name="Amel Benali", email="amel@example.dz",
              phone="+213 555 00 01 11", recipient={"name": "Amel Benali", "email": "a@b.dz"})
@@ -58,11 +42,11 @@ def test_no_personal_data_whatever_the_caller_passes(lines: io.StringIO) -> None
         raise ValueError("no route to amel@example.dz")
     except ValueError:
         log.exception("send crashed", booking_id="BK-1")
-    text = lines.getvalue()
+    text = json_logs.getvalue()
     for personal in ("Amel", "Benali", "amel@example.dz", "a@b.dz", "213555000111",
                      "555 00 01 11"):
         assert personal not in text, personal
-    records = parsed(lines)
+    records = parsed(json_logs)
     assert records[0]["booking_id"] == "BK-1"
     assert "recipient" not in records[0]
     assert records[1]["error"] == "550 <[e-mail]>: mailbox unavailable"
@@ -74,13 +58,13 @@ def test_no_personal_data_whatever_the_caller_passes(lines: io.StringIO) -> None
         "2025-12-03T14:30:00+01:00 plan 187dd1d8-4073"
 
 
-def test_lines_inside_a_span_carry_its_trace_id(lines: io.StringIO) -> None:
+def test_lines_inside_a_span_carry_its_trace_id(json_logs: io.StringIO) -> None:
     tracing.configure("reslot-test")
     span = tracing.span("work", trace_id=tracing.outage_trace_id("o1", "c1"))
     with trace.use_span(span, end_on_exit=True):
         structlog.get_logger("reslot.test").info("inside")
     structlog.get_logger("reslot.test").info("outside")
-    inside, outside = parsed(lines)
+    inside, outside = parsed(json_logs)
     assert inside["trace_id"] == trace.format_trace_id(tracing.outage_trace_id("o1", "c1"))
     assert len(str(inside["span_id"])) == 16
     assert "trace_id" not in outside
