@@ -79,6 +79,7 @@ async def build_scheduler(settings: Settings, stop: asyncio.Event,
         applied = await apply_batch(pipeline, positions, records, stop)
         if applied and scheduler.relay is not None:
             scheduler.relay.wake.set()
+        positions.observe_lag(metrics, GROUP)
 
     positions.consumer_of = lambda: subscriber.consumer
     scheduler.subscriber = subscriber  # type: ignore[attr-defined]

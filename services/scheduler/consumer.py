@@ -14,6 +14,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from sqlalchemy.exc import SQLAlchemyError
 
+from services.common.metrics import Metrics
 from services.scheduler.pipeline import Pipeline, Record
 from services.scheduler.store.sql import SchedulerStore
 
@@ -72,6 +73,18 @@ class Positions(ConsumerRebalanceListener):  # type: ignore[misc]
         for topic, partition in refused:
             self._seek(topic, partition)
         return admitted
+
+    def observe_lag(self, metrics: Metrics, group: str) -> None:
+        """Lag per owned partition: the fetch's high watermark minus the stored position.
+
+        The high watermark comes with every fetch response, so this costs no request."""
+        consumer = self.consumer_of()
+        if consumer is None:
+            return
+        for (topic, partition), applied in self.applied.items():
+            end = consumer.highwater(TopicPartition(topic, partition))
+            if end is not None:
+                metrics.lag.labels(topic, str(partition), group).set(max(0, end - applied - 1))
 
     def mark(self, records: Sequence[Record]) -> None:
         for r in records:

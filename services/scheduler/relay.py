@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.kafka import Outgoing, publish_all
 from services.common.metrics import Metrics
@@ -42,9 +43,17 @@ class Relay:
                 sent, delay = 0, min(delay * 2, 5.0)
                 await asyncio.sleep(delay)
             if not sent:
+                await self._observe_backlog()
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), timeout=0.5)
+
+    async def _observe_backlog(self) -> None:
+        """When idle, count what is left (every instance's rows: the gauge is the store's)."""
+        try:
+            self.metrics.outbox_backlog.set(await self.store.outbox_backlog())
+        except SQLAlchemyError as exc:
+            log.warning("relay: cannot count the outbox (%s)", exc)
 
     async def flush_once(self) -> int:
         """Publish one batch of owned rows; the number published."""
@@ -53,7 +62,6 @@ class Relay:
             return 0
         rows = await self.store.outbox_batch(owned, self.batch)
         if not rows:
-            self.metrics.outbox_backlog.set(0)
             return 0
         await publish_all(self.producer, [Outgoing(r.topic, r.key, r.value, r.headers)
                                           for r in rows])

@@ -20,7 +20,7 @@ async def test_published_events_are_consumed_and_stored(kafka: str, tmp_path: Pa
         line("visa.booking.created.v1", booking("b1", at(3, 9))),
     ]) + "\n")
     url = f"sqlite+aiosqlite:///{tmp_path / 'scheduler.db'}"
-    async with running_scheduler(settings_for(kafka, url)):
+    async with running_scheduler(settings_for(kafka, url)) as metrics:
         result = reslot("publish", str(events), bootstrap=kafka)
         assert "published 3 event(s)" in result.stdout
         engine = make_engine(url)
@@ -35,6 +35,18 @@ async def test_published_events_are_consumed_and_stored(kafka: str, tmp_path: Pa
 
         await eventually(stored)
         await engine.dispose()
+
+        def gauge(name: str) -> dict[tuple[str, ...], float]:
+            return {tuple(s.labels.values()): s.value for m in metrics.registry.collect()
+                    for s in m.samples if s.name == name}
+
+        async def observed() -> bool:
+            lag = gauge("reslot_consumer_lag")
+            bookings = [v for (topic, _, _), v in lag.items() if topic == "visa.bookings.v1"]
+            caught_up = len(bookings) == 6 and all(v == 0 for v in bookings)
+            return caught_up and gauge("reslot_outbox_backlog").get(()) == 0
+
+        await eventually(observed)
 
 
 async def test_publish_of_a_file_with_a_bad_line_publishes_nothing(
@@ -52,3 +64,4 @@ async def test_publish_of_a_file_with_a_bad_line_publishes_nothing(
     assert "nothing published" in result.stderr
     assert await read_all(kafka, "visa.centres.v1") == []
     assert await read_all(kafka, "visa.bookings.v1") == []
+
