@@ -51,7 +51,9 @@ class Settings(BaseSettings):
     solver_workers: int = Field(default=1, ge=1)
 
     # Consumption and the outbox.
-    batch_max_records: int = Field(default=2000, ge=1)
+    batch_max_records: int = Field(
+        default=5000, ge=1,
+        description="Most records applied (scheduler) or claimed (notifier) per transaction.")
     outbox_batch: int = Field(default=1000, ge=1)
     graceful_timeout_s: float = Field(default=15.0, gt=0)
 

@@ -14,7 +14,7 @@ from services.common.kafka import ensure_topics, make_producer
 from services.common.metrics import Metrics
 from services.common.runtime import tune_gc
 from services.common.settings import Settings
-from services.scheduler.consumer import Positions, apply_batch
+from services.scheduler.consumer import Applier, Positions
 from services.scheduler.domain.process import PlanningConfig
 from services.scheduler.pipeline import SCHEDULER_TOPICS, Pipeline, Record
 from services.scheduler.relay import Relay
@@ -44,6 +44,7 @@ class Scheduler:
     store: SchedulerStore
     pipeline: Pipeline
     positions: Positions
+    applier: Applier
     broker: KafkaBroker
     metrics: Metrics
     relay: Relay | None = None
@@ -56,7 +57,13 @@ async def build_scheduler(settings: Settings, stop: asyncio.Event,
     pipeline = Pipeline(store, planning_config(settings), metrics)
     positions = Positions(store, pipeline)
     broker = make_broker(settings.kafka, "reslot-scheduler", settings.graceful_timeout_s)
-    scheduler = Scheduler(settings, store, pipeline, positions, broker, metrics)
+
+    def stored() -> None:
+        if scheduler.relay is not None:
+            scheduler.relay.wake.set()
+
+    applier = Applier(pipeline, positions, stop, on_stored=stored)
+    scheduler = Scheduler(settings, store, pipeline, positions, applier, broker, metrics)
 
     subscriber = broker.subscriber(  # type: ignore[call-overload]
         *SCHEDULER_TOPICS,
@@ -77,9 +84,7 @@ async def build_scheduler(settings: Settings, stop: asyncio.Event,
     async def on_batch(message: KafkaMessage) -> None:
         records = [Record(r.topic, r.partition, r.offset, r.key, r.value or b"", r.timestamp,
                           tuple(r.headers or ())) for r in message.raw_message]
-        applied = await apply_batch(pipeline, positions, records, stop)
-        if applied and scheduler.relay is not None:
-            scheduler.relay.wake.set()
+        await applier.apply(records)
         positions.observe_lag(metrics, GROUP)
 
     positions.consumer_of = lambda: subscriber.consumer
@@ -105,6 +110,7 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event,
         relay_stop = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(relay_stop))
         resources.push_async_callback(_drain, relay, relay_stop, relay_task)
+        resources.push_async_callback(scheduler.applier.settle)  # the last write, then relay
         await scheduler.broker.start()
         resources.push_async_callback(scheduler.broker.stop)  # waits for the batch in hand
         resources.callback(own_stop.set)

@@ -4,18 +4,23 @@ The store's offsets decide what was applied: on assignment each partition is sou
 its stored offset + 1; a batch is trimmed of records already applied, and a batch that
 starts past the stored position (a gap) is refused and the partition sought back.
 Transient failures (database, broker) are retried here with backoff, never skipped.
+
+Batch k's transaction is written while batch k+1 is parsed and applied in memory (the
+database driver works in its own thread); k+1's transaction starts only after k's
+committed. A write that fails drops everything not stored: the cache is forgotten and the
+partitions sought back to the stored offsets, exactly as after a restart.
 """
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.metrics import Metrics
-from services.scheduler.pipeline import Pipeline, Record
+from services.scheduler.pipeline import Pipeline, Prepared, Record
 from services.scheduler.store.sql import SchedulerStore
 
 log = logging.getLogger("reslot.scheduler")
@@ -31,16 +36,23 @@ class Positions(ConsumerRebalanceListener):  # type: ignore[misc]
         self.pipeline = pipeline
         self.consumer_of: Callable[[], AIOKafkaConsumer | None] = lambda: None
         self.applied: dict[tuple[str, int], int] = {}  # last applied offset, -1 = none
+        self.generation = 0  # changes with every revocation and assignment
+        # Waits for the write in flight: stored offsets are read, or given up, only after it.
+        self.settle: Callable[[], Awaitable[None]] = _nothing
 
     def owned_partitions(self) -> set[int]:
         return {p for _, p in self.applied}
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
+        await self.settle()  # the next owner must find what we applied stored
+        self.generation += 1
         for tp in revoked:
             self.applied.pop((tp.topic, tp.partition), None)
         self.pipeline.forget()  # another instance may change these centres now
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
+        await self.settle()
+        self.generation += 1
         tps = [(tp.topic, tp.partition) for tp in assigned]
         stored = await _retry(lambda: self.store.stored_offsets(tps), "read stored offsets")
         for topic, partition in tps:
@@ -48,6 +60,17 @@ class Positions(ConsumerRebalanceListener):  # type: ignore[misc]
             self._seek(topic, partition)
         self.pipeline.forget()
         log.info("assigned %d partitions, resuming from stored offsets", len(tps))
+
+    async def resume(self) -> None:
+        """Back to the stored offsets of every owned partition (a write was lost)."""
+        owned = list(self.applied)
+        stored = await _retry(lambda: self.store.stored_offsets(owned), "read stored offsets")
+        self.generation += 1
+        for topic, partition in owned:
+            if (topic, partition) in self.applied:  # not revoked while we read
+                self.applied[(topic, partition)] = stored.get((topic, partition), -1)
+                self._seek(topic, partition)
+        self.pipeline.forget()
 
     def _seek(self, topic: str, partition: int) -> None:
         consumer = self.consumer_of()
@@ -91,25 +114,94 @@ class Positions(ConsumerRebalanceListener):  # type: ignore[misc]
             self.applied[(r.topic, r.partition)] = r.offset
 
 
-async def apply_batch(pipeline: Pipeline, positions: Positions, records: Sequence[Record],
-                      stop: asyncio.Event) -> int:
-    """Apply a batch; retries transient failures until it is stored or we stop."""
-    admitted = positions.admit(records)
-    if not admitted:
-        return 0
-    delay = 0.2
-    while True:
+class Applier:
+    """Applies batches in order, writing one while the next is applied in memory."""
+
+    def __init__(self, pipeline: Pipeline, positions: Positions, stop: asyncio.Event,
+                 on_stored: Callable[[], None] = lambda: None) -> None:
+        self.pipeline = pipeline
+        self.positions = positions
+        self.stop = stop
+        self.on_stored = on_stored
+        self._writing: asyncio.Task[None] | None = None
+        positions.settle = self.settle
+
+    async def apply(self, records: Sequence[Record]) -> int:
+        """Apply a batch in memory and start writing it; the number of records admitted.
+
+        The write of the previous batch is awaited first. If it failed, this batch was built
+        on changes that are lost: it is dropped, and the partitions read again from the
+        stored offsets.
+        """
+        admitted = self.positions.admit(records)
+        if not admitted:
+            return 0
+        generation = self.positions.generation
+        prepared = await self._prepare(admitted)
+        if not await self._written() or self.positions.generation != generation:
+            self.pipeline.forget()  # prepared on lost changes, or on partitions since moved
+            return 0
+        self.positions.mark(admitted)
+        self._writing = asyncio.create_task(self._write(prepared), name="scheduler-write")
+        return len(admitted)
+
+    async def settle(self) -> None:
+        """Wait for the write in flight, if any; a failed one leaves nothing cached."""
+        writing = self._writing
+        if writing is None:
+            return
         try:
-            await pipeline.handle(admitted)
-            positions.mark(admitted)
-            return len(admitted)
-        except TRANSIENT as exc:
-            if stop.is_set():
-                raise  # not stored: replayed from the stored offsets after restart
-            log.warning("store unavailable (%s: %s); retrying in %.1fs",
-                        type(exc).__name__, exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+            await asyncio.shield(writing)  # a cancelled waiter leaves the write to finish
+        except Exception as exc:  # any failure: what was not stored is read again
+            log.warning("the last batch was not stored (%s: %s); it will be read again",
+                        type(exc).__name__, exc)
+            self.pipeline.forget()
+
+    async def _prepare(self, admitted: Sequence[Record]) -> Prepared:
+        delay = 0.2
+        while True:
+            try:
+                return await self.pipeline.prepare(admitted)
+            except TRANSIENT as exc:
+                if self.stop.is_set():
+                    raise  # nothing stored: replayed from the stored offsets after restart
+                log.warning("store unavailable (%s: %s); retrying in %.1fs",
+                            type(exc).__name__, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _write(self, prepared: Prepared) -> None:
+        await self.pipeline.commit(prepared)
+        self.on_stored()
+
+    async def _written(self) -> bool:
+        """Wait for the previous write; False if it failed (then sought back to the store)."""
+        writing = self._writing
+        if writing is None:
+            return True
+        try:
+            await asyncio.shield(writing)
+        except Exception as exc:
+            if self._writing is not writing:
+                return False  # seen and handled by another waiter
+            self._writing = None
+            self.pipeline.forget()
+            if isinstance(exc, TRANSIENT):
+                log.warning("store unavailable (%s: %s); reading again from the stored offsets",
+                            type(exc).__name__, exc)
+            else:  # a bug: never commit past it; the batch is read again and fails again
+                log.error("writing a batch failed; reading again from the stored offsets",
+                          exc_info=exc)
+            if not self.stop.is_set():
+                await self.positions.resume()
+            return False
+        if self._writing is writing:
+            self._writing = None
+        return True
+
+
+async def _nothing() -> None:
+    return None
 
 
 async def _retry(call: Any, what: str) -> Any:

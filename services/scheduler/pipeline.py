@@ -9,10 +9,10 @@ import asyncio
 import base64
 import datetime as dt
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 from opentelemetry.trace import SpanKind
@@ -28,13 +28,20 @@ from services.scheduler.domain.outputs import SOURCE, derived_id
 from services.scheduler.domain.process import PlanningConfig, process
 from services.scheduler.domain.routing import Route, route
 from services.scheduler.domain.state import CentreState, PlanSummary
-from services.scheduler.store.sql import OutboxRow, SchedulerStore, TopicPartition
+from services.scheduler.store.sql import (
+    BatchRows,
+    OutboxRow,
+    SchedulerStore,
+    TopicPartition,
+    batch_rows,
+)
 
 log = structlog.get_logger("reslot.scheduler")
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
+    """One input message. A tuple: a batch makes thousands of them."""
+
     topic: str
     partition: int
     offset: int
@@ -44,8 +51,7 @@ class Record:
     headers: Headers = ()  # only trace context is read from them
 
 
-@dataclass
-class Parsed:
+class Parsed(NamedTuple):
     record: Record
     event: CloudEvent[Any] | None = None
     error: EventError | None = None
@@ -57,7 +63,17 @@ class BatchResult:
     plans: list[PlanSummary] = field(default_factory=list)
     deadletters: list[tuple[Record, EventError]] = field(default_factory=list)
     trace_ids: dict[str, str] = field(default_factory=dict)  # plan id -> trace id, for logs
+    touched: set[str] = field(default_factory=set)  # centres whose state changed
 
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A batch applied in memory, with the rows that make it durable."""
+
+    records: Sequence[Record]
+    result: BatchResult
+    rows: BatchRows
 
 def parse(record: Record) -> Parsed:
     try:
@@ -116,22 +132,41 @@ class Pipeline:
 
     async def handle(self, records: Sequence[Record]) -> BatchResult:
         """Apply `records` (in order per partition) and commit them in one transaction."""
+        prepared = await self.prepare(records)
+        await self.commit(prepared)
+        return prepared.result
+
+    async def prepare(self, records: Sequence[Record]) -> "Prepared":
+        """Apply `records` in memory and build the rows that store them; nothing written.
+
+        The cache then holds changes that only `commit` makes durable: if that fails, or
+        the prepared batch is dropped, call `forget`.
+        """
         parsed = [parse(r) for r in records]
         await self._load(parsed)
         try:
             result = await asyncio.to_thread(self._apply_all, parsed)
-            offsets = _last_offsets(records)
-            touched = {centre_of(p.event) for p in parsed
-                       if p.event is not None and p.record.topic != Topic.OUTAGES}
+            touched = sorted(result.touched)
             routes = {p.event.data.outage_id: self._routes[p.event.data.outage_id]
                       for p in parsed if p.event is not None and p.record.topic == Topic.OUTAGES}
-            await self.store.commit([self._centres[c] for c in sorted(touched)], routes,
-                                    offsets, result.outbox, result.plans)
+            states = [self._centres[c] for c in touched]
+            rows = batch_rows(states, routes, _last_offsets(records), result.outbox,
+                              result.plans)
+            for state in states:
+                state.clear_dirty()  # the rows hold the changes now
         except BaseException:
             self.forget()  # the cache may hold changes that were never stored
             raise
-        self._observe(records, result)
-        return result
+        return Prepared(records, result, rows)
+
+    async def commit(self, prepared: "Prepared") -> None:
+        """Write a prepared batch in one transaction; then its metrics and logs."""
+        try:
+            await self.store.write(prepared.rows)
+        except BaseException:
+            self.forget()
+            raise
+        self._observe(prepared.records, prepared.result)
 
     async def _load(self, parsed: Iterable[Parsed]) -> None:
         centres, outages = set(), set()
@@ -160,7 +195,9 @@ class Pipeline:
                     result.outbox.append(OutboxRow(p.record.partition, Topic.OUTAGES_BY_CENTRE,
                                                    copy.subject, copy.to_json(), headers))
             else:
-                state = self._centres[centre_of(p.event)]
+                centre = centre_of(p.event)
+                result.touched.add(centre)
+                state = self._centres[centre]
                 started = time.time_ns()
                 events, plans = process(state, p.event, self.config)
                 headers = _planning_trace(p.record, p.event, plans, started, result) \
@@ -172,8 +209,8 @@ class Pipeline:
 
     def _observe(self, records: Sequence[Record], result: BatchResult) -> None:
         m = self.metrics
-        for r in records:
-            m.consumed.labels(r.topic).inc()
+        for topic, count in Counter(r.topic for r in records).items():
+            m.consumed.labels(topic).inc(count)
         for _, error in result.deadletters:
             m.deadletters.labels("scheduler", error.kind).inc()
         self.recent_plans.extend(result.plans)

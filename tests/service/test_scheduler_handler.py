@@ -25,6 +25,7 @@ async def test_subscriber_applies_a_batch_and_dead_letters_garbage(tmp_path: Pat
         await broker.publish(b"{garbage", "visa.bookings.v1", key=CENTRE.encode(), partition=0)
         await broker.publish(line("visa.booking.created.v1", booking("b1", at(3, 9))).encode(),
                              "visa.bookings.v1", key=CENTRE.encode(), partition=1)
+    await scheduler.applier.settle()  # the handler returns while the last batch is written
     state = (await scheduler.store.load_centres([CENTRE]))[CENTRE]
     assert state.info is not None
     assert list(state.bookings) == ["b1"]
@@ -41,5 +42,6 @@ async def test_records_already_applied_are_skipped(tmp_path: Path) -> None:
     async with TestKafkaBroker(scheduler.broker) as broker:
         await broker.publish(line("visa.booking.created.v1", booking("b1", at(3, 9))).encode(),
                              "visa.bookings.v1", key=CENTRE.encode(), partition=0)
+    await scheduler.applier.settle()
     assert (await scheduler.store.load_centres([CENTRE]))[CENTRE].bookings == {}
     await scheduler.store.close()

@@ -6,7 +6,8 @@ crash, the stored state, offsets and outbox agree.
 """
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,50 +171,51 @@ class SchedulerStore:
     ) -> None:
         """One transaction: changed state, routes, input offsets, outbox rows, plan summaries.
 
-        One statement per table for the whole batch, whatever the number of centres: the
-        per-statement cost, not the per-row one, dominates ingestion.
+        The states' changes are marked stored only once the transaction committed.
         """
         states = list(states)
-        rows, resolved = _state_rows(states)
-        rows[t.routes.name] = [
-            {"outage_id": o, "centres": json.dumps(r.centres),
-             "pending": json.dumps([p.model_dump_json() for p in r.pending])}
-            for o, r in routes.items()
-        ]
-        rows[t.offsets.name] = [
-            {"topic": tp[0], "partition": tp[1], "offset": off} for tp, off in offsets.items()
-        ]
-        rows[t.plans.name] = [
-            {"plan_id": p.plan_id, "centre_id": p.centre_id, "outage_id": p.outage_id,
-             "summary": json.dumps(p.__dict__)}
-            for p in plans
-        ]
-        async with self.engine.begin() as conn:
-            for centre, service, start in resolved:
-                await conn.execute(sa.delete(t.conflicts).where(
-                    t.conflicts.c.centre_id == centre, t.conflicts.c.service == service,
-                    t.conflicts.c.start == start))
-            for table_name, table_rows in rows.items():
-                if table_rows:
-                    await conn.execute(self._upsert_of(t.metadata.tables[table_name]), table_rows)
-            if outbox:
-                await conn.execute(sa.insert(t.outbox), [
-                    {"partition": r.partition, "topic": r.topic, "key": r.key, "value": r.value,
-                     "headers": _headers_column(r.headers)}
-                    for r in outbox
-                ])
+        await self.write(batch_rows(states, routes, offsets, outbox, plans))
         for state in states:
             state.clear_dirty()
 
-    def _upsert_of(self, table: sa.Table) -> Any:
-        """INSERT ... ON CONFLICT (primary key) DO UPDATE, built once per table."""
+    async def write(self, batch: "BatchRows") -> None:
+        """Write rows built by `batch_rows` in ONE transaction.
+
+        One statement per table for the whole batch, whatever the number of centres: the
+        per-statement cost, not the per-row one, dominates ingestion.
+        """
+        async with self.engine.begin() as conn:
+            for centre, service, start in batch.resolved:
+                await conn.execute(sa.delete(t.conflicts).where(
+                    t.conflicts.c.centre_id == centre, t.conflicts.c.service == service,
+                    t.conflicts.c.start == start))
+            for table_name, table_rows in batch.upserts.items():
+                if table_rows:
+                    sql, values = self._upsert_of(t.metadata.tables[table_name])
+                    await conn.exec_driver_sql(sql, [values(r) for r in table_rows])
+            if batch.outbox:
+                await conn.execute(sa.insert(t.outbox), batch.outbox)
+
+    def _upsert_of(self, table: sa.Table) -> tuple[str, Callable[[dict[str, Any]], Any]]:
+        """INSERT ... ON CONFLICT (primary key) DO UPDATE, compiled once per table, and how
+        to turn a row into the driver's positional parameters.
+
+        The driver's executemany takes the tuples as they are: SQLAlchemy's per-row parameter
+        processing cost as much as the database's work. Every column is text or a number.
+        """
         cached = self._upserts.get(table.name)
         if cached is None:
             keys = [c.name for c in table.primary_key.columns]
             dialect = postgresql if self._dialect == "postgresql" else sqlite
             insert = dialect.insert(table)
             updated = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys}
-            cached = insert.on_conflict_do_update(index_elements=keys, set_=updated)
+            upsert = insert.on_conflict_do_update(index_elements=keys, set_=updated)
+            columns = [c.name for c in table.columns]
+            compiled = upsert.values({c: sa.bindparam(c) for c in columns}).compile(
+                dialect=self.engine.dialect)
+            order = compiled.positiontup or []
+            assert sorted(order) == sorted(columns), (order, columns)
+            cached = (str(compiled), operator.itemgetter(*order))
             self._upserts[table.name] = cached
         return cached
 
@@ -239,6 +241,45 @@ class SchedulerStore:
         async with self.engine.connect() as conn:
             rows = await conn.execute(sa.select(t.plans))
             return [json.loads(r.summary) for r in rows]
+
+
+@dataclass(frozen=True)
+class BatchRows:
+    """Everything one input batch writes, as rows: built apart from the transaction, so the
+    next batch can be applied in memory while this one is being written."""
+
+    upserts: dict[str, list[dict[str, Any]]]
+    resolved: list[tuple[str, str, str]]  # conflicts that no longer exist: deleted
+    outbox: list[dict[str, Any]]
+
+
+def batch_rows(
+    states: Sequence[CentreState],
+    routes: Mapping[str, Route],
+    offsets: Mapping[TopicPartition, int],
+    outbox: Sequence[OutboxRow],
+    plans: Sequence[PlanSummary] = (),
+) -> BatchRows:
+    """The rows of the states' changes, routes, input offsets, outbox and plan summaries."""
+    rows, resolved = _state_rows(states)
+    rows[t.routes.name] = [
+        {"outage_id": o, "centres": json.dumps(r.centres),
+         "pending": json.dumps([p.model_dump_json() for p in r.pending])}
+        for o, r in routes.items()
+    ]
+    rows[t.offsets.name] = [
+        {"topic": tp[0], "partition": tp[1], "offset": off} for tp, off in offsets.items()
+    ]
+    rows[t.plans.name] = [
+        {"plan_id": p.plan_id, "centre_id": p.centre_id, "outage_id": p.outage_id,
+         "summary": json.dumps(p.__dict__)}
+        for p in plans
+    ]
+    return BatchRows(rows, resolved, [
+        {"partition": r.partition, "topic": r.topic, "key": r.key, "value": r.value,
+         "headers": _headers_column(r.headers)}
+        for r in outbox
+    ])
 
 
 def _state_rows(
