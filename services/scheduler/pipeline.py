@@ -64,6 +64,7 @@ class BatchResult:
     deadletters: list[tuple[Record, EventError]] = field(default_factory=list)
     trace_ids: dict[str, str] = field(default_factory=dict)  # plan id -> trace id, for logs
     touched: set[str] = field(default_factory=set)  # centres whose state changed
+    active_outages: int = 0  # in the cached centres once the batch is applied
 
 
 
@@ -123,12 +124,16 @@ class Pipeline:
         self.metrics = metrics or Metrics()
         self._centres: dict[str, CentreState] = {}
         self._routes: dict[str, Route] = {}
+        self._stale = False
         self.recent_plans: deque[PlanSummary] = deque(maxlen=1000)
 
     def forget(self) -> None:
-        """Drop cached state (partitions revoked, or a commit failed): reload from the store."""
-        self._centres.clear()
-        self._routes.clear()
+        """Drop cached state (partitions revoked, or a commit failed): reload from the store.
+
+        Takes effect when the next batch is prepared: a batch being prepared meanwhile keeps
+        a whole cache (its caller drops what it prepares).
+        """
+        self._stale = True
 
     async def handle(self, records: Sequence[Record]) -> BatchResult:
         """Apply `records` (in order per partition) and commit them in one transaction."""
@@ -143,6 +148,8 @@ class Pipeline:
         the prepared batch is dropped, call `forget`.
         """
         parsed = [parse(r) for r in records]
+        if self._stale:
+            self._centres, self._routes, self._stale = {}, {}, False
         await self._load(parsed)
         try:
             result = await asyncio.to_thread(self._apply_all, parsed)
@@ -205,6 +212,8 @@ class Pipeline:
                 result.plans += plans
                 result.outbox += [OutboxRow(p.record.partition, TOPIC_OF_TYPE[e.type],
                                             e.subject, e.to_json(), headers) for e in events]
+        result.active_outages = sum(
+            1 for s in self._centres.values() for o in s.outages.values() if o.active)
         return result
 
     def _observe(self, records: Sequence[Record], result: BatchResult) -> None:
@@ -228,8 +237,7 @@ class Pipeline:
             m.moved.labels(p.centre_id).inc(p.moved)
             m.unplaced.labels(p.centre_id).inc(p.unplaced)
             m.gap.set((p.cost - p.bound) / p.cost if p.cost else 0.0)
-        m.active_outages.set(sum(
-            1 for s in self._centres.values() for o in s.outages.values() if o.active))
+        m.active_outages.set(result.active_outages)
 
 
 def _routing_trace(record: Record, copy: CloudEvent[Any]) -> Headers:

@@ -38,8 +38,9 @@ class Relay:
             try:
                 sent = await self.flush_once()
                 delay = 0.1
-            except (KafkaError, OSError) as exc:
-                log.warning("relay: broker unavailable (%s), retrying in %.1fs", exc, delay)
+            except (KafkaError, OSError, SQLAlchemyError) as exc:
+                log.warning("relay: broker or store unavailable (%s: %s), retrying in %.1fs",
+                            type(exc).__name__, exc, delay)
                 sent, delay = 0, min(delay * 2, 5.0)
                 await asyncio.sleep(delay)
             if not sent:
