@@ -14,16 +14,18 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
-# Headless Chromium (Debian's package) for the status page test; installed once, only where
-# we are root with apt-get. Without it that test fails and says why.
+# Debian's tools some tests run, installed once, only where we are root with apt-get:
+# headless Chromium (the status page test fails and says why without it) and promtool from
+# `prometheus` (without it the alert rules are checked in Python only).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@command -v chromium >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 			apt-get update -qq && \
-				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || \
-				echo "could not install chromium: the status page test will fail"; \
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+					--no-install-recommends chromium prometheus >/dev/null || \
+				echo "could not install chromium and prometheus: some tests will fail or skip"; \
 		else \
-			echo "chromium is missing and cannot be installed here (needs root and apt-get)"; \
+			echo "chromium or promtool is missing and cannot be installed here (needs root)"; \
 		fi; }
 
 run: $(STAMP)
