@@ -97,8 +97,12 @@ class Notifier:
         )
         await producer.start()
         self.senders = senders = self.senders or {
-            "email": SmtpSender.from_settings(settings, options.smtp_timeout_s),
-            "sms": SmsSender.from_settings(settings, options.sms_timeout_s),
+            "email": SmtpSender.from_settings(
+                settings, options.smtp_timeout_s, options.smtp_connections
+            ),
+            "sms": SmsSender.from_settings(
+                settings, options.sms_timeout_s, options.sms_connections
+            ),
         }
         renderer = Renderer()
         config = dispatch_config(settings, options)
@@ -118,7 +122,7 @@ class Notifier:
         )
         intake = Intake(
             store=store,
-            check_renders=renderer.render,
+            render=renderer.render,
             dispatcher=dispatcher,
             clock=self.clock,
             config=config,
@@ -266,4 +270,4 @@ async def run_notifier(
         stopping.cancel()
         await running.stop()
     if sweeping.done() and not sweeping.cancelled() and sweeping.exception() is not None:
-        raise RuntimeError("the notifier's sweep loop died") from sweeping.exception()
+        raise RuntimeError("a loop of the notifier died") from sweeping.exception()

@@ -17,7 +17,18 @@ class NotifierOptions(BaseSettings):
     group_id: str = "reslot-notifier"
     lease_s: float = Field(default=30.0, gt=0, description="How long a claim outlives its owner.")
     sweep_interval_s: float = Field(default=1.0, gt=0)
-    max_in_flight: int = Field(default=64, ge=1, description="Concurrent sends per instance.")
+    max_in_flight: int = Field(
+        default=64,
+        ge=1,
+        description="Sends per instance between their attempt being counted and their outcome "
+        "being recorded: at most this many can be sent twice after a crash.",
+    )
+    smtp_connections: int = Field(
+        default=8, ge=1, description="Persistent SMTP sessions, each sending in turn."
+    )
+    sms_connections: int = Field(
+        default=16, ge=1, description="Keep-alive connections to the SMS gateway."
+    )
     session_timeout_ms: int = Field(default=10_000, ge=1000)
     heartbeat_interval_ms: int = Field(default=3_000, ge=100)
     smtp_timeout_s: float = Field(default=30.0, gt=0)

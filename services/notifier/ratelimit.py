@@ -33,6 +33,21 @@ class TokenBucket:
         self._bucket = Bucket(self.burst, clock.monotonic())
         self._lock = asyncio.Lock()  # waiters take tokens in arrival order
 
+    def try_acquire(self) -> bool:
+        """Take a token if one is there now and nobody waits for one; never waits."""
+        if self._lock.locked():
+            return False  # waiters go first
+        self._bucket = self._bucket.refilled(self._clock.monotonic(), self.rate, self.burst)
+        if self._bucket.tokens < 1.0 - _EPSILON:
+            return False
+        self._bucket = Bucket(max(0.0, self._bucket.tokens - 1.0), self._bucket.at)
+        return True
+
+    def seconds_to_token(self) -> float:
+        """How long until a token is there (0 when one is)."""
+        now = self._clock.monotonic()
+        return self._bucket.refilled(now, self.rate, self.burst).wait_for_token(self.rate)
+
     async def acquire(self) -> None:
         async with self._lock:
             while True:

@@ -7,32 +7,47 @@ way, or to publish the known outcome again.
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import structlog
 from jinja2 import TemplateError
 
 from schemas.data import NotificationRequested
 from services.notifier.clock import Clock
-from services.notifier.dispatcher import DispatchConfig, Dispatcher, sms_hold
+from services.notifier.dispatcher import DispatchConfig, Dispatcher, Prepared, sms_hold
 from services.notifier.domain.dedupe import OnClaim, on_claim
 from services.notifier.domain.model import CHANNELS, DeliveryKey, DeliveryState
 from services.notifier.domain.request import InvalidRequest, channels_of
 from services.notifier.metrics import NotifierMetrics
+from services.notifier.rendering import RenderedMessage
 from services.notifier.store import DeliveryStore, NewDelivery
 
 log = structlog.get_logger("reslot.notifier")
+
+M = TypeVar("M")  # the rendered message
 
 
 def plan_deliveries(
     request: NotificationRequested,
     now: dt.datetime,
-    check_renders: Callable[[NotificationRequested], object],
+    render: Callable[[NotificationRequested], object],
     config: DispatchConfig,
 ) -> list[NewDelivery]:
     """The rows a request asks for: one per channel, failed at once if it cannot be sent."""
+    return plan_with_message(request, now, render, config)[0]
+
+
+def plan_with_message(
+    request: NotificationRequested,
+    now: dt.datetime,
+    render: Callable[[NotificationRequested], M],
+    config: DispatchConfig,
+) -> tuple[list[NewDelivery], M | None]:
+    """The rows a request asks for: one per channel, failed at once if it cannot be sent;
+    and its message, rendered once here for every channel (None when it cannot be)."""
     channels = channels_of(request.recipient)
 
-    def failed(error: str) -> list[NewDelivery]:
+    def failed(error: str) -> tuple[list[NewDelivery], None]:
         return [
             NewDelivery(
                 key=DeliveryKey(request.notification_id, channel),
@@ -44,27 +59,28 @@ def plan_deliveries(
                 error=error,
             )
             for channel in channels or CHANNELS
-        ]
+        ], None
 
     if not channels:
         return failed("no_contact")
     try:
-        check_renders(request)
+        message = render(request)
     except InvalidRequest as exc:
         return failed(f"invalid_request: {exc}")
     except TemplateError as exc:  # a template bug: reported as failed, never a blank message
         return failed(f"render_error: {type(exc).__name__}: {exc}")
+    stored = request.model_dump_json()
     return [
         NewDelivery(
             key=DeliveryKey(request.notification_id, channel),
             booking_id=request.booking_id,
             centre_id=request.centre_id,
-            request=request.model_dump_json(),
+            request=stored,
             state=DeliveryState.SENDING,
             not_before=(channel == "sms" and sms_hold(request, now, config)) or now,
         )
         for channel in channels
-    ]
+    ], message
 
 
 class Intake:
@@ -72,14 +88,14 @@ class Intake:
         self,
         *,
         store: DeliveryStore,
-        check_renders: Callable[[NotificationRequested], object],
+        render: Callable[[NotificationRequested], RenderedMessage],
         dispatcher: Dispatcher,
         clock: Clock,
         config: DispatchConfig,
         metrics: NotifierMetrics,
     ) -> None:
         self._store = store
-        self._check_renders = check_renders
+        self._render = render
         self._dispatcher = dispatcher
         self._clock = clock
         self._config = config
@@ -89,25 +105,32 @@ class Intake:
         """Claim the requests' deliveries durably, in one transaction; sending happens after,
         in the dispatcher. Returns the decision for each delivery, in order."""
         now = self._clock.now()
-        planned = [
-            row
-            for request in requests
-            for row in plan_deliveries(request, now, self._check_renders, self._config)
-        ]
+        planned: list[NewDelivery] = []
+        # The request and message of each row as the store keeps it: the first one of a key.
+        prepared: dict[DeliveryKey, Prepared] = {}
+        for request in requests:
+            rows, message = plan_with_message(request, now, self._render, self._config)
+            planned += rows
+            if message is not None:
+                ready = Prepared(request, message)
+                for new in rows:
+                    prepared.setdefault(new.key, ready)
         claims = await self._store.claim(planned, self._config.owner, now, self._config.lease_s)
         decisions = []
         for claim in claims:
-            decision = on_claim(claim.inserted, claim.row.state)
+            row = claim.row
+            decision = on_claim(claim.inserted, row.state)
             decisions.append(decision)
             self._metrics.requests.labels(decision.value).inc()
-            if decision is OnClaim.SEND and claim.row.not_before <= now:
-                self._dispatcher.submit(claim.row.key)
+            if decision is OnClaim.SEND and row.not_before <= now:
+                self._dispatcher.submit(row, prepared.get(row.key))
             log.debug(
                 "notification claimed",
-                delivery=str(claim.row.key),
-                booking_id=claim.row.booking_id,
+                delivery=str(row.key),
+                booking_id=row.booking_id,
                 decision=decision.value,
-                state=claim.row.state.value,
+                state=row.state.value,
             )
-        self._dispatcher.wake()  # publish the status of what was decided at once or before
+        if OnClaim.REPORT in decisions:
+            self._dispatcher.wake()  # publish the status of what was decided at once or before
         return decisions

@@ -34,6 +34,8 @@ class SmsSink:
     messages: list[ReceivedSms] = field(default_factory=list)  # accepted, once per key
     duplicates: int = 0  # repeated keys answered without a new message
     port: int = 0
+    connections: int = 0  # connections opened by clients so far
+    _accepted: set[str] = field(default_factory=set)  # idempotency keys of `messages`
     _server: asyncio.Server | None = None
     _clients: set[asyncio.StreamWriter] = field(default_factory=set)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -55,12 +57,18 @@ class SmsSink:
             await self._server.wait_closed()
             self._server = None
 
+    def drop_connections(self) -> None:
+        """Close every open connection from the server's side (an idle keep-alive timeout)."""
+        for writer in list(self._clients):
+            writer.close()
+
     async def wait_for(self, count: int) -> None:
         """Until `count` messages were accepted (wrap it in asyncio.timeout)."""
         async with self._changed:
             await self._changed.wait_for(lambda: len(self.messages) >= count)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         self._clients.add(writer)
         try:
             while await self._one_request(reader, writer):
@@ -112,7 +120,7 @@ class SmsSink:
         except (ValueError, KeyError, TypeError):
             return 400, {"error": "bad request"}
         self.requests.append(sms)
-        if any(m.idempotency_key == sms.idempotency_key for m in self.messages):
+        if sms.idempotency_key in self._accepted:
             self.duplicates += 1
             return 200, {"id": sms.id, "duplicate": True}
         if self.script.get(sms.to):
@@ -121,6 +129,7 @@ class SmsSink:
             await asyncio.sleep(self.delay_s)
         async with self._changed:
             self.messages.append(sms)
+            self._accepted.add(sms.idempotency_key)
             self._changed.notify_all()
         return 200, {"id": sms.id}
 

@@ -14,6 +14,8 @@ import email.policy
 from collections import defaultdict
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from functools import cached_property
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -25,15 +27,17 @@ class ReceivedMail:
     recipients: tuple[str, ...]
     raw: bytes
 
-    @property
+    @cached_property  # parsed once: tests and the bench's counts read it again and again
     def message(self) -> EmailMessage:
         parsed = email.message_from_bytes(self.raw, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         return parsed
 
-    @property
+    @cached_property
     def message_id(self) -> str:
-        return str(self.message["Message-ID"])
+        """From the header block alone: counting unique messages must not parse every body."""
+        headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(self.raw)
+        return " ".join(str(headers["Message-ID"]).split())
 
     def part(self, content_type: str) -> str:
         body = self.message.get_body(preferencelist=(content_type.split("/")[1],))
@@ -48,16 +52,30 @@ class SmtpSink:
     data_replies: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     messages: list[ReceivedMail] = field(default_factory=list)
     port: int = 0
+    connections: int = 0  # SMTP sessions opened by clients so far
+    _sessions: list[SMTP] = field(default_factory=list)
     _server: asyncio.Server | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def start(self, port: int = 0) -> "SmtpSink":
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: SMTP(_Handler(self), hostname="reslot-sink", loop=loop), "127.0.0.1", port
-        )
+
+        def session() -> SMTP:
+            self.connections += 1
+            smtp = SMTP(_Handler(self), hostname="reslot-sink", loop=loop)
+            self._sessions.append(smtp)
+            return smtp
+
+        self._server = await loop.create_server(session, "127.0.0.1", port)
         self.port = int(self._server.sockets[0].getsockname()[1])
         return self
+
+    def drop_connections(self) -> None:
+        """Close every open session from the server's side (an idle timeout, a restart)."""
+        for smtp in self._sessions:
+            if smtp.transport is not None:
+                smtp.transport.close()
+        self._sessions.clear()
 
     async def stop(self) -> None:
         if self._server is not None:

@@ -1,15 +1,17 @@
 """Claims, sends, retries, quiet hours and recovery against a real SMTP server (aiosmtpd), a
 real HTTP gateway and a real store (SQLite, and PostgreSQL where marked), without Kafka."""
 
+import asyncio
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from schemas.data import NotificationRequested, Recipient
 from services.common.settings import Settings
@@ -28,7 +30,7 @@ from services.notifier.rendering import Renderer
 from services.notifier.service import Intake
 from services.notifier.sms_sink import SmsSink
 from services.notifier.smtp_sink import SmtpSink
-from services.notifier.store import DeliveryStore, NewDelivery
+from services.notifier.store import Decision, Deferral, DeliveryRow, DeliveryStore, NewDelivery
 from tests.builders import notification_variables
 from tests.conftest import eventually, new_database
 
@@ -106,6 +108,7 @@ async def rig(
     owner: str = "test-instance",
     lease_s: float = 30.0,
     sms_url: str | None = None,
+    store_type: type[DeliveryStore] = DeliveryStore,
     **settings: object,
 ) -> AsyncIterator[Rig]:
     smtp = smtp or await SmtpSink().start()
@@ -122,7 +125,7 @@ async def rig(
     }
     config = Settings.model_validate(values | settings)
     options = NotifierOptions(instance_id=owner, lease_s=lease_s, sweep_interval_s=0.1)
-    store = await DeliveryStore.open(config.notifier_db())
+    store = await store_type.open(config.notifier_db())
     statuses: list[StatusEvent] = []
 
     async def publish(events: object) -> None:
@@ -150,7 +153,7 @@ async def rig(
     )
     intake = Intake(
         store=store,
-        check_renders=renderer.render,
+        render=renderer.render,
         dispatcher=dispatcher,
         clock=clock,
         config=cfg,
@@ -437,6 +440,65 @@ async def test_claims_left_by_a_crash_are_sent_on_restart_with_the_same_ids(
         assert r.outcome("n-21", "sms").data.attempts == 2
     assert [m.message_id for m in smtp.messages] == ["<n-20@reslot>"]
     assert sorted(s.idempotency_key for s in sms.messages) == ["n-20", "n-21"]
+
+
+class OutcomesLost(DeliveryStore):
+    """A store that takes claims and counts attempts, but whose every write of an outcome
+    fails: as if the process were killed between the sends and their record."""
+
+    async def record(
+        self,
+        decisions: Sequence[Decision],
+        deferrals: Sequence[Deferral],
+        owner: str,
+        now: dt.datetime,
+        reported: Sequence[DeliveryKey] = (),
+    ) -> list[DeliveryRow]:
+        if decisions:
+            raise OperationalError("UPDATE notifier_deliveries", {}, OSError("killed"))
+        return await super().record(decisions, deferrals, owner, now, reported)
+
+
+async def test_a_kill_between_the_sends_and_their_record_resends_them_with_the_same_ids(
+    db_url: str, smtp: SmtpSink, sms: SmsSink
+) -> None:
+    async with rig(db_url, smtp=smtp, sms=sms, store_type=OutcomesLost) as r:
+        await r.accept(requested(60), requested(61, language="ar"))
+        async with asyncio.timeout(10):
+            await smtp.wait_for_unique(2)
+            await sms.wait_for(2)
+        rows = await r.store.all_rows()
+        assert [(row.state, row.attempts) for row in rows] == [(DeliveryState.SENDING, 1)] * 4
+        assert r.statuses == []  # nothing decided, so nothing reported
+    async with rig(db_url, smtp=smtp, sms=sms) as r:  # the restart, same instance id
+        await r.decided(4)
+        outcomes = [r.outcome(f"n-{n}", c) for n in (60, 61) for c in ("email", "sms")]
+        rows = await r.store.all_rows()
+    assert all(o.type == "visa.notification.delivered.v1" for o in outcomes)
+    assert [o.data.attempts for o in outcomes] == [2, 2, 2, 2]  # the lost attempt counted
+    by_id = smtp.by_message_id()
+    assert sorted(by_id) == ["<n-60@reslot>", "<n-61@reslot>"]
+    for copies in by_id.values():  # sent twice, the same message: the receiver drops one
+        assert len(copies) == 2
+        assert len({c.part("text/plain") for c in copies}) == 1
+    assert sorted(m.idempotency_key for m in sms.messages) == ["n-60", "n-61"]
+    assert sms.duplicates == 2  # the gateway recognised the keys
+    assert all(row.state is DeliveryState.DELIVERED and row.reported for row in rows)
+
+
+async def test_an_outcome_is_not_recorded_by_an_instance_that_lost_the_row(sqlite_url: str) -> None:
+    store = await DeliveryStore.open(sqlite_url)
+    now = SystemClock().now()
+    await store.claim([claimed_row(70, "sms", now)], owner="a", now=now, lease_s=1)
+    key = DeliveryKey("n-70", "sms")
+    assert await store.begin_attempts([key], "a", now) == {key: 1}
+    later = now + dt.timedelta(seconds=2)
+    assert await store.take_due("b", later, 30) == [key]  # a's lease ran out: b took it
+    decided = await store.record([Decision(key, DeliveryState.DELIVERED)], [], "a", later)
+    (row,) = await store.all_rows()
+    await store.close()
+    assert decided == []
+    assert (row.state, row.owner, row.attempts) == (DeliveryState.SENDING, "b", 1)
 
 
 async def test_another_instance_takes_over_once_the_lease_runs_out(

@@ -45,3 +45,16 @@ async def test_concurrent_senders_share_one_bucket() -> None:
     bucket = TokenBucket(10.0, clock, burst=1.0)
     await asyncio.gather(*(bucket.acquire() for _ in range(21)))
     assert abs(clock.t - 2.0) < 1e-9
+
+
+def test_taking_a_token_without_waiting_says_when_the_next_one_comes() -> None:
+    clock = VirtualClock()
+    bucket = TokenBucket(4.0, clock, burst=2.0)
+    assert bucket.try_acquire()
+    assert bucket.try_acquire()
+    assert not bucket.try_acquire()  # the burst is spent: no waiting here
+    assert bucket.seconds_to_token() == 0.25
+    clock.t = 0.25
+    assert bucket.seconds_to_token() == 0.0
+    assert bucket.try_acquire()
+    assert not bucket.try_acquire()

@@ -1,44 +1,30 @@
-"""E-mail over SMTP (aiosmtplib): multipart text + HTML, Message-ID from the notification id."""
+"""E-mail over SMTP (aiosmtplib): multipart text + HTML, Message-ID from the notification id.
 
-import hashlib
-import re
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+A small pool of persistent sessions: each sends its messages one after the other (MAIL, RCPT,
+DATA per message; aiosmtplib sends RSET after a refused transaction), is dropped after a
+connection error, a timeout or a 421, and replaced by a new one on the next send. A session
+found closed before a transaction is replaced at once, without counting as a failure.
+"""
+
+import asyncio
+import socket
+from email.utils import parseaddr
 
 import aiosmtplib
+import structlog
+from aiosmtplib import SMTPResponse, SMTPStatus
 
 from services.common.settings import Settings
 from services.notifier.channels import Outbound
+from services.notifier.channels.mime import compose_email, message_id
 from services.notifier.domain.model import Failure
 from services.notifier.domain.retry import network_failure, smtp_failure
 
-_ID_SAFE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+__all__ = ["SmtpSender", "compose_email", "message_id"]
 
+log = structlog.get_logger("reslot.notifier")
 
-def message_id(notification_id: str) -> str:
-    """Deterministic Message-ID: a resend after a crash carries the same one."""
-    local = notification_id
-    if not _ID_SAFE.match(local):
-        local = hashlib.sha256(notification_id.encode()).hexdigest()[:40]
-    return f"<{local}@reslot>"
-
-
-def compose_email(outbound: Outbound, sender: str) -> EmailMessage:
-    """The MIME message: text/plain and text/html alternatives, UTF-8 throughout."""
-    rendered = outbound.message
-    message = EmailMessage()
-    message["Message-ID"] = message_id(outbound.notification_id)
-    message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["From"] = sender
-    message["To"] = Address(display_name=outbound.recipient_name, addr_spec=outbound.address)
-    message["Subject"] = rendered.subject
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(rendered.text, cte="quoted-printable")
-    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
-    # After the parts: making the body multipart moves Content-* headers into the first part.
-    message["Content-Language"] = rendered.language
-    return message
+_INVALID_ADDRESS = Failure(False, "smtp invalid address")
 
 
 class SmtpSender:
@@ -52,15 +38,23 @@ class SmtpSender:
         username: str | None = None,
         password: str | None = None,
         timeout_s: float = 30.0,
+        connections: int = 8,
+        local_hostname: str | None = None,
     ) -> None:
         self._host, self._port, self._sender = host, port, sender
         self._starttls = starttls
         self._username, self._password = username, password
         self._timeout_s = timeout_s
         self._envelope_from = parseaddr(sender)[1] or sender
+        self._local_hostname = local_hostname
+        self._sessions = asyncio.Semaphore(max(1, connections))
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._closed = False
 
     @classmethod
-    def from_settings(cls, settings: Settings, timeout_s: float = 30.0) -> "SmtpSender":
+    def from_settings(
+        cls, settings: Settings, timeout_s: float = 30.0, connections: int = 8
+    ) -> "SmtpSender":
         return cls(
             host=settings.smtp_host,
             port=settings.smtp_port,
@@ -69,32 +63,152 @@ class SmtpSender:
             username=settings.smtp_username,
             password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
             timeout_s=timeout_s,
+            connections=connections,
         )
 
     async def send(self, outbound: Outbound) -> Failure | None:
-        message = compose_email(outbound, self._sender)
         try:
-            await aiosmtplib.send(
-                message,
-                sender=self._envelope_from,
-                recipients=[outbound.address],
-                hostname=self._host,
-                port=self._port,
-                start_tls=self._starttls,
-                username=self._username,
-                password=self._password,
-                timeout=self._timeout_s,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            refused = exc.recipients[0]
-            return smtp_failure(refused.code, refused.message)
-        except aiosmtplib.SMTPResponseException as exc:
-            return smtp_failure(exc.code, exc.message)
-        except (aiosmtplib.SMTPTimeoutError, TimeoutError):
-            return network_failure("smtp timeout")
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            return network_failure(f"smtp {type(exc).__name__}")
+            data = _dot_stuffed(compose_email(outbound, self._sender))
+        except ValueError:  # an address that cannot be written in a header
+            return _INVALID_ADDRESS
+        async with self._sessions:
+            session = self._idle.pop() if self._idle else None
+            try:
+                if session is not None and session.is_connected:
+                    try:
+                        return await self._timed(session, outbound.address, data)
+                    except aiosmtplib.SMTPServerDisconnected:
+                        # Closed by the server while idle (timeout, restart) and not noticed
+                        # before the first command: nothing was taken, so on a new session.
+                        session.close()
+                session = await self._connect()
+                return await self._timed(session, outbound.address, data)
+            except aiosmtplib.SMTPResponseException as exc:
+                return smtp_failure(exc.code, exc.message)
+            except (aiosmtplib.SMTPTimeoutError, TimeoutError):
+                return network_failure("smtp timeout")
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                return network_failure(f"smtp {type(exc).__name__}")
+            except ValueError:  # a control character in an address, refused before sending
+                return _INVALID_ADDRESS
+            finally:
+                self._release(session)
+
+    async def _timed(self, session: aiosmtplib.SMTP, recipient: str, data: bytes) -> Failure | None:
+        """The transaction within the timeout: one timer for it rather than one per reply."""
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return await self._transaction(session, recipient, data)
+        except TimeoutError:
+            session.close()  # a reply we gave up on would answer the next command
+            raise
+
+    async def _transaction(
+        self, session: aiosmtplib.SMTP, recipient: str, data: bytes
+    ) -> Failure | None:
+        """MAIL, RCPT, DATA on `session`: None when the server took the message, the reply
+        as a failure when it refused the recipient or the data; RSET after a refusal."""
+        utf8 = not (self._envelope_from + recipient).isascii()
+        if utf8 and not session.supports_extension("smtputf8"):
+            raise aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported by this server")
+        encoding = "utf-8" if utf8 else "ascii"
+        options = [b"SIZE=%d" % len(data)] if session.supports_extension("size") else []
+        if utf8:
+            options.append(b"SMTPUTF8")
+        sender = f"<{self._envelope_from}>".encode(encoding)
+        reply = await session.execute_command(b"MAIL", b"FROM:" + sender, *options, timeout=None)
+        if reply.code != SMTPStatus.completed:
+            return await _refused(session, reply)
+        to = f"<{recipient}>".encode(encoding)
+        reply = await session.execute_command(b"RCPT", b"TO:" + to, timeout=None)
+        if reply.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
+            return await _refused(session, reply)
+        reply = await session.execute_command(b"DATA", timeout=None)
+        if reply.code != SMTPStatus.start_input:
+            return await _refused(session, reply)
+        reply = await _message(session, data)
+        if reply.code != SMTPStatus.completed:
+            return await _refused(session, reply)
         return None
 
+    async def _connect(self) -> aiosmtplib.SMTP:
+        if self._local_hostname is None:  # once: EHLO names the same host on every session
+            self._local_hostname = await asyncio.to_thread(socket.getfqdn)
+        session = aiosmtplib.SMTP(
+            hostname=self._host,
+            port=self._port,
+            local_hostname=self._local_hostname,
+            timeout=self._timeout_s,
+            start_tls=self._starttls,
+            username=self._username,
+            password=self._password,
+        )
+        try:
+            await session.connect()
+            await session._ehlo_or_helo_if_needed()  # the server's extensions, before MAIL
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+    def _release(self, session: aiosmtplib.SMTP | None) -> None:
+        """Keep a session that can take the next message; close any other."""
+        if session is None:
+            return
+        if session.is_connected and not self._closed and session not in self._idle:
+            self._idle.append(session)
+        elif session not in self._idle:
+            session.close()
+
     async def close(self) -> None:
-        return None  # one connection per message: nothing held open
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for session in idle:
+            try:
+                async with asyncio.timeout(1.0):
+                    await session.quit()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                pass  # closing anyway
+            finally:
+                session.close()
+
+
+async def _refused(session: aiosmtplib.SMTP, reply: SMTPResponse) -> Failure:
+    """The server's refusal as a failure; the transaction reset for the next message."""
+    if session.is_connected:  # aiosmtplib closes the session itself after a 421
+        try:
+            await session.rset()
+        except (aiosmtplib.SMTPException, OSError):
+            session.close()  # a session that cannot reset is not used again
+    return smtp_failure(reply.code, reply.message)
+
+
+async def _message(session: aiosmtplib.SMTP, data: bytes) -> SMTPResponse:
+    """After DATA was answered 354: the message, ending with its dot line; the reply.
+
+    Written here rather than by `SMTP.data`, which runs two regular expressions over every
+    line of the message that `_dot_stuffed` makes unnecessary. The reply cannot arrive before
+    `read_response` is awaited: nothing yields between the write and it."""
+    protocol = session.protocol
+    if protocol is None:
+        raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+    try:
+        protocol.write(data)
+        reply = await protocol.read_response(timeout=None)  # the transaction has a timeout
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
+        session.close()  # a reply we gave up on would answer the next command
+        raise
+    if reply.code == SMTPStatus.domain_unavailable:
+        session.close()  # the server is closing this session
+    return reply
+
+
+def _dot_stuffed(message: bytes) -> bytes:
+    """DATA framing (RFC 5321 4.5.2) of a message with CRLF line endings only: a line that
+    starts with "." gets another one, and a line with a single "." ends it."""
+    stuffed = message.replace(b"\r\n.", b"\r\n..")
+    if stuffed.startswith(b"."):
+        stuffed = b"." + stuffed
+    if not stuffed.endswith(b"\r\n"):
+        stuffed += b"\r\n"
+    return stuffed + b".\r\n"

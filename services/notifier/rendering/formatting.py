@@ -49,6 +49,7 @@ def _native_digits(text: str, locale: Locale) -> str:
     return text.translate(str.maketrans("0123456789", digits)) if digits else text
 
 
+@lru_cache(maxsize=4096)  # pure; the bookings of an outage share a few slot times
 def format_when(value: dt.datetime, language: str, timezone: str, *, short: bool = False) -> str:
     """`value` (already in the centre's zone) in the language's own style."""
     locale = locale_for(language, timezone)

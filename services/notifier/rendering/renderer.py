@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Template as JinjaTemplate
 
 from schemas.data import NotificationRequested
 from services.notifier.domain.request import Facts, Template, facts_of
@@ -75,10 +76,18 @@ class Renderer:
 
     def __init__(self, environment: Environment | None = None) -> None:
         self._env = environment or make_environment()
+        # Loaded once: Environment.get_template checks the file on disk at every call.
+        self._templates: dict[str, JinjaTemplate] = {}
+
+    def _template(self, name: str) -> JinjaTemplate:
+        template = self._templates.get(name)
+        if template is None:
+            template = self._templates[name] = self._env.get_template(name)
+        return template
 
     def _part(self, facts: Facts, part: str, context: dict[str, Any]) -> str:
         name = f"{facts.language}/{facts.template}/{part}"
-        text = self._env.get_template(name).render(context).strip()
+        text = self._template(name).render(context).strip()
         if not text:
             raise ValueError(f"template {name} rendered an empty text")
         return text
