@@ -12,7 +12,9 @@ span link. Headers never change an event's id or payload.
 trace ids); spans leave the process only when the standard variables ask for it:
 OTEL_TRACES_EXPORTER (`otlp`, `console`, or any exporter installed under the
 `opentelemetry_traces_exporter` entry point; `none` for none), or else
-OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, which mean `otlp`.
+OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, which mean `otlp`:
+OTLP over HTTP/protobuf (opentelemetry-exporter-otlp-proto-http, a dependency), which
+reads the standard OTEL_EXPORTER_OTLP_* variables (endpoint, headers, timeout).
 OTEL_SDK_DISABLED=true turns everything off; OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES,
 OTEL_TRACES_SAMPLER and the OTEL_BSP_* batch settings are honoured by the SDK.
 """
@@ -69,12 +71,23 @@ def exporter_names(env: Mapping[str, str] = os.environ) -> list[str]:
     return []
 
 
-def _exporter(name: str) -> SpanExporter | None:
-    found = list(entry_points(group="opentelemetry_traces_exporter", name=name))
+def entry_name(name: str, env: Mapping[str, str] = os.environ) -> str:
+    """The installed exporter behind a standard name: `otlp` is OTLP over HTTP/protobuf (the
+    one we ship, port 4318) unless OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL says grpc."""
+    if name != "otlp":
+        return name
+    protocol = (env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+                or env.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf")
+    return "otlp_proto_grpc" if protocol.strip().lower() == "grpc" else "otlp_proto_http"
+
+
+def _exporter(name: str, env: Mapping[str, str] = os.environ) -> SpanExporter | None:
+    found = list(entry_points(group="opentelemetry_traces_exporter",
+                              name=entry_name(name, env)))
     if not found:
-        log.warning("OTEL_TRACES_EXPORTER=%s: no such exporter is installed (for otlp: pip "
-                    "install opentelemetry-exporter-otlp-proto-http); spans are not exported",
-                    name)
+        log.warning("OTEL_TRACES_EXPORTER=%s: no such exporter is installed (OTLP over gRPC "
+                    "needs opentelemetry-exporter-otlp-proto-grpc; we ship OTLP over HTTP); "
+                    "spans are not exported", name)
         return None
     exporter: SpanExporter = found[0].load()()
     return exporter
@@ -90,7 +103,7 @@ def configure(service_name: str, env: Mapping[str, str] = os.environ) -> TracerP
     resource = Resource.create({SERVICE_NAME: env.get("OTEL_SERVICE_NAME") or service_name})
     provider = TracerProvider(resource=resource, id_generator=_OutageIdGenerator())
     for name in exporter_names(env):
-        exporter = _exporter(name)
+        exporter = _exporter(name, env)
         if exporter is not None:
             provider.add_span_processor(BatchSpanProcessor(exporter))
             log.info("tracing: exporting spans with the %s exporter", name)
