@@ -3,7 +3,6 @@ sessions and keep-alive connections, what happens when the server drops them, an
 failures each reply maps to."""
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -44,20 +43,6 @@ def smtp_sender(sink: SmtpSink, *, connections: int = 2, timeout_s: float = 5.0)
         connections=connections,
         local_hostname="notifier.test",
     )
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[SmtpSink]:
-    sink = await SmtpSink().start()
-    yield sink
-    await sink.stop()
-
-
-@pytest.fixture
-async def sms() -> AsyncIterator[SmsSink]:
-    sink = await SmsSink(token="s3cret").start()
-    yield sink
-    await sink.stop()
 
 
 # -- SMTP -----------------------------------------------------------------------------------

@@ -184,20 +184,6 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         yield url
 
 
-@pytest.fixture
-async def smtp() -> AsyncIterator[SmtpSink]:
-    sink = await SmtpSink().start()
-    yield sink
-    await sink.stop()
-
-
-@pytest.fixture
-async def sms() -> AsyncIterator[SmsSink]:
-    sink = await SmsSink(token="s3cret").start()
-    yield sink
-    await sink.stop()
-
-
 # -- exactly once ---------------------------------------------------------------------------
 
 
