@@ -1,11 +1,23 @@
-"""Fixtures shared by the integration tests of the notifier: the real sinks on loopback."""
+"""Fixtures shared by the integration tests: a store on each database, the real sinks."""
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from services.notifier.sms_sink import SmsSink
 from services.notifier.smtp_sink import SmtpSink
+from tests.conftest import new_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A store URL on SQLite, then on a fresh PostgreSQL database (started only for it)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+        return
+    async with new_database(request.getfixturevalue("postgres_url")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from services.notifier.sms_sink import SmsSink
 from services.notifier.smtp_sink import SmtpSink
 from services.notifier.store import DeliveryStore
 from tests.builders import notification_variables
-from tests.conftest import eventually, new_database
+from tests.conftest import eventually
 from tests.kafka_helpers import read_all
 
 pytestmark = pytest.mark.integration
@@ -104,15 +103,6 @@ class NotifierProcess:
     def stop_if_running(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.kill()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path}/notifier.db"
-        return
-    async with new_database(request.getfixturevalue("postgres_url")) as url:
-        yield url
 
 
 async def test_a_killed_notifier_restarted_on_the_same_store_sends_each_message_once(

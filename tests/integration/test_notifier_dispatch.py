@@ -32,7 +32,7 @@ from services.notifier.sms_sink import SmsSink
 from services.notifier.smtp_sink import SmtpSink
 from services.notifier.store import Decision, Deferral, DeliveryRow, DeliveryStore, NewDelivery
 from tests.builders import notification_variables
-from tests.conftest import eventually, new_database
+from tests.conftest import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -100,7 +100,7 @@ class Rig:
 
 @asynccontextmanager
 async def rig(
-    db_url: str,
+    store_url: str,
     *,
     smtp: SmtpSink | None = None,
     sms: SmsSink | None = None,
@@ -115,7 +115,7 @@ async def rig(
     sms = sms or await SmsSink(token="s3cret").start()
     clock = clock or ShiftedClock(DAYTIME)
     values: dict[str, object] = {
-        "notifier_database_url": db_url,
+        "notifier_database_url": store_url,
         "smtp_port": smtp.port,
         "sms_url": sms_url or sms.url,
         "sms_token": "s3cret",
@@ -175,22 +175,13 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path}/notifier.db"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path}/notifier.db"
-        return
-    async with new_database(request.getfixturevalue("postgres_url")) as url:
-        yield url
-
-
 # -- exactly once ---------------------------------------------------------------------------
 
 
 async def test_the_same_request_three_times_sends_once(
-    db_url: str, smtp: SmtpSink, sms: SmsSink
+    store_url: str, smtp: SmtpSink, sms: SmsSink
 ) -> None:
-    async with rig(db_url, smtp=smtp, sms=sms) as r:
+    async with rig(store_url, smtp=smtp, sms=sms) as r:
         first = await r.accept(requested(1))
         again = await r.accept(requested(1), requested(1))  # redelivered, twice in one batch
         await r.decided(2)
@@ -241,10 +232,10 @@ async def test_email_is_multipart_with_a_message_id_from_the_notification(
 
 
 async def test_a_gateway_answering_503_twice_then_200_delivers_once_in_three_attempts(
-    db_url: str, smtp: SmtpSink, sms: SmsSink
+    store_url: str, smtp: SmtpSink, sms: SmsSink
 ) -> None:
     sms.script["+213555000002"] = [503, 503]
-    async with rig(db_url, smtp=smtp, sms=sms) as r:
+    async with rig(store_url, smtp=smtp, sms=sms) as r:
         await r.accept(requested(2))
         await r.decided(2)
         outcome = r.outcome("n-2", "sms")
@@ -408,10 +399,10 @@ def claimed_row(n: int, channel: str, at: dt.datetime) -> NewDelivery:
 
 
 async def test_claims_left_by_a_crash_are_sent_on_restart_with_the_same_ids(
-    db_url: str, smtp: SmtpSink, sms: SmsSink
+    store_url: str, smtp: SmtpSink, sms: SmsSink
 ) -> None:
     now = DAYTIME.astimezone(dt.UTC)
-    crashed = await DeliveryStore.open(db_url)
+    crashed = await DeliveryStore.open(store_url)
     # A run claimed these, counted one attempt on n-21's SMS, then died.
     await crashed.claim(
         [claimed_row(20, "email", now), claimed_row(20, "sms", now), claimed_row(21, "sms", now)],
@@ -421,7 +412,7 @@ async def test_claims_left_by_a_crash_are_sent_on_restart_with_the_same_ids(
     )
     assert await crashed.begin_attempt(DeliveryKey("n-21", "sms"), "test-instance", now) == 1
     await crashed.close()
-    async with rig(db_url, smtp=smtp, sms=sms, owner="test-instance") as r:  # same instance id
+    async with rig(store_url, smtp=smtp, sms=sms, owner="test-instance") as r:  # same instance id
         await r.decided(3)
         assert r.outcome("n-21", "sms").data.attempts == 2
     assert [m.message_id for m in smtp.messages] == ["<n-20@reslot>"]
@@ -446,9 +437,9 @@ class OutcomesLost(DeliveryStore):
 
 
 async def test_a_kill_between_the_sends_and_their_record_resends_them_with_the_same_ids(
-    db_url: str, smtp: SmtpSink, sms: SmsSink
+    store_url: str, smtp: SmtpSink, sms: SmsSink
 ) -> None:
-    async with rig(db_url, smtp=smtp, sms=sms, store_type=OutcomesLost) as r:
+    async with rig(store_url, smtp=smtp, sms=sms, store_type=OutcomesLost) as r:
         await r.accept(requested(60), requested(61, language="ar"))
         async with asyncio.timeout(10):
             await smtp.wait_for_unique(2)
@@ -456,7 +447,7 @@ async def test_a_kill_between_the_sends_and_their_record_resends_them_with_the_s
         rows = await r.store.all_rows()
         assert [(row.state, row.attempts) for row in rows] == [(DeliveryState.SENDING, 1)] * 4
         assert r.statuses == []  # nothing decided, so nothing reported
-    async with rig(db_url, smtp=smtp, sms=sms) as r:  # the restart, same instance id
+    async with rig(store_url, smtp=smtp, sms=sms) as r:  # the restart, same instance id
         await r.decided(4)
         outcomes = [r.outcome(f"n-{n}", c) for n in (60, 61) for c in ("email", "sms")]
         rows = await r.store.all_rows()
@@ -488,13 +479,13 @@ async def test_an_outcome_is_not_recorded_by_an_instance_that_lost_the_row(sqlit
 
 
 async def test_another_instance_takes_over_once_the_lease_runs_out(
-    db_url: str, smtp: SmtpSink, sms: SmsSink
+    store_url: str, smtp: SmtpSink, sms: SmsSink
 ) -> None:
     now = SystemClock().now()
-    dead = await DeliveryStore.open(db_url)
+    dead = await DeliveryStore.open(store_url)
     await dead.claim([claimed_row(30, "email", now)], owner="dead-one", now=now, lease_s=1.0)
     await dead.close()
-    async with rig(db_url, smtp=smtp, sms=sms, clock=SystemClock(), owner="other") as r:
+    async with rig(store_url, smtp=smtp, sms=sms, clock=SystemClock(), owner="other") as r:
         assert smtp.messages == []  # the lease still holds
         await r.decided(1)
         taken_after = SystemClock().now()

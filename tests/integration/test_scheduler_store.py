@@ -1,8 +1,6 @@
 """The scheduler's store on SQLite and on real PostgreSQL: one transaction, read back whole."""
 
 import datetime as dt
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -11,17 +9,6 @@ from services.scheduler.domain.routing import Route
 from services.scheduler.domain.state import CentreState, Decision
 from services.scheduler.store.sql import OutboxRow, SchedulerStore
 from tests.builders import CENTRE, at, booking, centre, ev, outage, slots
-from tests.conftest import new_database
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store_url(request: pytest.FixtureRequest, tmp_path: Path,
-                    postgres_url: str) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 's.db'}"
-        return
-    async with new_database(postgres_url) as url:
-        yield url
 
 
 async def test_state_offsets_and_outbox_round_trip(store_url: str) -> None:
