@@ -7,7 +7,8 @@ import pytest
 from services.scheduler.domain.fold import apply
 from services.scheduler.domain.routing import Route
 from services.scheduler.domain.state import CentreState, Decision
-from services.scheduler.store.sql import OutboxRow, SchedulerStore
+from services.scheduler.store.bulk import Bulk
+from services.scheduler.store.sql import BatchRows, OutboxRow, SchedulerStore, batch_rows
 from tests.builders import CENTRE, at, booking, centre, ev, outage, slots
 
 
@@ -57,4 +58,31 @@ async def test_a_failed_transaction_stores_nothing(store_url: str) -> None:
         await store.commit([state], {}, {("visa.bookings.v1", 0): 7}, bad)
     assert await store.stored_offsets([("visa.bookings.v1", 0)]) == {}
     assert (await store.load_centres([CENTRE]))[CENTRE].bookings == {}
+    await store.close()
+
+
+async def test_bulk_writes_keep_order_update_rows_and_let_the_last_row_of_a_key_win(
+        store_url: str) -> None:
+    """Many rows in few statements (bulk.py): chunked on SQLite (a tiny variable limit here
+    forces many chunks), one unnest on PostgreSQL; same outcome as row by row."""
+    store = await SchedulerStore.open(store_url)
+    store._bulk = Bulk(store.engine.dialect, max_variables=20)
+    outbox = [OutboxRow(n % 2, "visa.reschedules.v1", f"k{n}", f"{n}".encode(),
+                        (("traceparent", f"t{n}".encode()),) if n % 3 == 0 else ())
+              for n in range(25)]
+    offsets = [("visa.bookings.v1", p, 10 * p) for p in range(12)]
+    await store.write(BatchRows({"input_offsets": offsets}, [], batch_rows([], {}, {}, outbox)
+                                .outbox))
+    stored = await store.outbox_batch(None, 100)
+    assert [r.value for r in stored] == [f"{n}".encode() for n in range(25)]  # in order
+    assert [r.seq for r in stored] == sorted(r.seq for r in stored)
+    assert stored[3].headers == (("traceparent", b"t3"),)
+    assert stored[4].headers == ()
+    # The same key twice in one write, and a key already stored: the last row wins.
+    again = [("visa.bookings.v1", 0, 5), ("visa.bookings.v1", 1, 7), ("visa.bookings.v1", 1, 8)]
+    await store.write(BatchRows({"input_offsets": again}, [], []))
+    wanted = [("visa.bookings.v1", p) for p in range(12)]
+    assert await store.stored_offsets(wanted) == {
+        **{("visa.bookings.v1", p): 10 * p for p in range(12)},
+        ("visa.bookings.v1", 0): 5, ("visa.bookings.v1", 1): 8}
     await store.close()

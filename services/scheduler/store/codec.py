@@ -1,6 +1,5 @@
 """Rows <-> domain values. Times are stored as UTC ISO strings, which sort as times."""
 
-import dataclasses
 import datetime as dt
 import functools
 import json
@@ -27,18 +26,20 @@ def parse_ts(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value)
 
 
-def booking_row(centre_id: str, booking_id: str, b: BookingRec) -> dict[str, Any]:
-    return {
-        "centre_id": centre_id,
-        "booking_id": booking_id,
-        "status": b.status,
-        "service": b.service,
-        "slot_start": ts(b.slot_start) if b.slot_start else None,
-        "group_id": b.group_id,
-        "category": b.category,
-        "travel_date": b.travel_date.isoformat() if b.travel_date else None,
-        "applicant": b.applicant.model_dump_json() if b.applicant else None,
-    }
+# Rows are tuples in their table's column order (tables.py): thousands per batch.
+
+def booking_row(centre_id: str, booking_id: str, b: BookingRec) -> tuple[Any, ...]:
+    return (
+        centre_id,
+        booking_id,
+        b.status,
+        b.service,
+        ts(b.slot_start) if b.slot_start else None,
+        b.group_id,
+        b.category,
+        b.travel_date.isoformat() if b.travel_date else None,
+        b.applicant.model_dump_json() if b.applicant else None,
+    )
 
 
 def booking_of(row: Any) -> BookingRec:
@@ -71,11 +72,9 @@ def outage_of(record: str) -> OutageRec:
     )
 
 
-def decision_row(centre_id: str, booking_id: str, dec: Decision) -> dict[str, Any]:
-    row = dataclasses.asdict(dec)
-    row.update(centre_id=centre_id, booking_id=booking_id, at_start=ts(dec.at_start),
-               to_start=ts(dec.to_start) if dec.to_start else None)
-    return row
+def decision_row(centre_id: str, booking_id: str, dec: Decision) -> tuple[Any, ...]:
+    return (centre_id, booking_id, dec.outage_id, dec.plan_id, dec.kind, ts(dec.at_start),
+            dec.reason, ts(dec.to_start) if dec.to_start else None)
 
 
 def decision_of(row: Any) -> Decision:

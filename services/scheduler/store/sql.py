@@ -6,14 +6,12 @@ crash, the stored state, offsets and outbox agree.
 """
 
 import json
-import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from schemas.events import ANY_ADAPTER
@@ -21,6 +19,7 @@ from services.scheduler.domain.routing import Route
 from services.scheduler.domain.state import CentreState, PlanSummary, SlotRec
 from services.scheduler.store import codec
 from services.scheduler.store import tables as t
+from services.scheduler.store.bulk import Bulk, Row
 
 TopicPartition = tuple[str, int]
 
@@ -89,7 +88,7 @@ class SchedulerStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._dialect = engine.dialect.name
-        self._upserts: dict[str, Any] = {}
+        self._bulk = Bulk(engine.dialect)
 
     @classmethod
     async def open(cls, url: str) -> "SchedulerStore":
@@ -181,43 +180,21 @@ class SchedulerStore:
     async def write(self, batch: "BatchRows") -> None:
         """Write rows built by `batch_rows` in ONE transaction.
 
-        One statement per table for the whole batch, whatever the number of centres: the
-        per-statement cost, not the per-row one, dominates ingestion.
+        Few statements per table for the whole batch, whatever the number of centres or
+        rows (bulk.py): the per-statement and per-row round trips, not the database's work,
+        dominated ingestion.
         """
+        bulk = self._bulk
+        statements = [s for name, rows in batch.upserts.items()
+                      for s in bulk.upsert(t.metadata.tables[name], rows)]
+        statements += bulk.insert(t.outbox, OUTBOX_COLUMNS, batch.outbox)
         async with self.engine.begin() as conn:
             for centre, service, start in batch.resolved:
                 await conn.execute(sa.delete(t.conflicts).where(
                     t.conflicts.c.centre_id == centre, t.conflicts.c.service == service,
                     t.conflicts.c.start == start))
-            for table_name, table_rows in batch.upserts.items():
-                if table_rows:
-                    sql, values = self._upsert_of(t.metadata.tables[table_name])
-                    await conn.exec_driver_sql(sql, [values(r) for r in table_rows])
-            if batch.outbox:
-                await conn.execute(sa.insert(t.outbox), batch.outbox)
-
-    def _upsert_of(self, table: sa.Table) -> tuple[str, Callable[[dict[str, Any]], Any]]:
-        """INSERT ... ON CONFLICT (primary key) DO UPDATE, compiled once per table, and how
-        to turn a row into the driver's positional parameters.
-
-        The driver's executemany takes the tuples as they are: SQLAlchemy's per-row parameter
-        processing cost as much as the database's work. Every column is text or a number.
-        """
-        cached = self._upserts.get(table.name)
-        if cached is None:
-            keys = [c.name for c in table.primary_key.columns]
-            dialect = postgresql if self._dialect == "postgresql" else sqlite
-            insert = dialect.insert(table)
-            updated = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys}
-            upsert = insert.on_conflict_do_update(index_elements=keys, set_=updated)
-            columns = [c.name for c in table.columns]
-            compiled = upsert.values({c: sa.bindparam(c) for c in columns}).compile(
-                dialect=self.engine.dialect)
-            order = compiled.positiontup or []
-            assert sorted(order) == sorted(columns), (order, columns)
-            cached = (str(compiled), operator.itemgetter(*order))
-            self._upserts[table.name] = cached
-        return cached
+            for sql, params in statements:
+                await conn.exec_driver_sql(sql, params)
 
     async def outbox_batch(self, partitions: Iterable[int] | None, limit: int) -> list[StoredRow]:
         query = sa.select(t.outbox).order_by(t.outbox.c.seq).limit(limit)
@@ -243,14 +220,18 @@ class SchedulerStore:
             return [json.loads(r.summary) for r in rows]
 
 
+OUTBOX_COLUMNS = ("partition", "topic", "key", "value", "headers")  # seq: assigned in order
+
+
 @dataclass(frozen=True)
 class BatchRows:
     """Everything one input batch writes, as rows: built apart from the transaction, so the
-    next batch can be applied in memory while this one is being written."""
+    next batch can be applied in memory while this one is being written. A row is a tuple
+    of its table's columns in order (the outbox's: OUTBOX_COLUMNS)."""
 
-    upserts: dict[str, list[dict[str, Any]]]
+    upserts: dict[str, list[Row]]
     resolved: list[tuple[str, str, str]]  # conflicts that no longer exist: deleted
-    outbox: list[dict[str, Any]]
+    outbox: list[Row]
 
 
 def batch_rows(
@@ -263,46 +244,37 @@ def batch_rows(
     """The rows of the states' changes, routes, input offsets, outbox and plan summaries."""
     rows, resolved = _state_rows(states)
     rows[t.routes.name] = [
-        {"outage_id": o, "centres": json.dumps(r.centres),
-         "pending": json.dumps([p.model_dump_json() for p in r.pending])}
+        (o, json.dumps(r.centres), json.dumps([p.model_dump_json() for p in r.pending]))
         for o, r in routes.items()
     ]
-    rows[t.offsets.name] = [
-        {"topic": tp[0], "partition": tp[1], "offset": off} for tp, off in offsets.items()
-    ]
+    rows[t.offsets.name] = [(tp[0], tp[1], off) for tp, off in offsets.items()]
     rows[t.plans.name] = [
-        {"plan_id": p.plan_id, "centre_id": p.centre_id, "outage_id": p.outage_id,
-         "summary": json.dumps(p.__dict__)}
-        for p in plans
+        (p.plan_id, p.centre_id, p.outage_id, json.dumps(p.__dict__)) for p in plans
     ]
     return BatchRows(rows, resolved, [
-        {"partition": r.partition, "topic": r.topic, "key": r.key, "value": r.value,
-         "headers": _headers_column(r.headers)}
-        for r in outbox
+        (r.partition, r.topic, r.key, r.value, _headers_column(r.headers)) for r in outbox
     ])
 
 
 def _state_rows(
     states: Sequence[CentreState],
-) -> tuple[dict[str, list[dict[str, Any]]], list[tuple[str, str, str]]]:
+) -> tuple[dict[str, list[Row]], list[tuple[str, str, str]]]:
     """The rows every changed part of every centre needs, by table; conflicts resolved."""
-    rows: dict[str, list[dict[str, Any]]] = {
+    rows: dict[str, list[Row]] = {
         name: [] for name in ("centres", "slots", "bookings", "outages", "decisions", "conflicts")
     }
     resolved = []
     for s in states:
         c = s.centre_id
         if s.dirty_info and s.info is not None:
-            rows["centres"].append({"centre_id": c, "info": s.info.model_dump_json()})
+            rows["centres"].append((c, s.info.model_dump_json()))
         rows["slots"] += [
-            {"centre_id": c, "service": k[0], "start": codec.ts(k[1]),
-             "duration_min": s.slots[k].duration_min, "capacity": s.slots[k].capacity}
+            (c, k[0], codec.ts(k[1]), s.slots[k].duration_min, s.slots[k].capacity)
             for k in s.dirty_slots
         ]
         rows["bookings"] += [codec.booking_row(c, b, s.bookings[b]) for b in s.dirty_bookings]
         rows["outages"] += [
-            {"centre_id": c, "outage_id": o, "record": codec.outage_record(s.outages[o])}
-            for o in s.dirty_outages
+            (c, o, codec.outage_record(s.outages[o])) for o in s.dirty_outages
         ]
         rows["decisions"] += [
             codec.decision_row(c, b, s.decisions[b]) for b in s.dirty_decisions
@@ -310,8 +282,7 @@ def _state_rows(
         for k in s.dirty_conflicts:
             if k in s.conflicts:
                 rows["conflicts"].append(
-                    {"centre_id": c, "service": k[0], "start": codec.ts(k[1]),
-                     "capacity": s.conflicts[k][0], "booked": s.conflicts[k][1]})
+                    (c, k[0], codec.ts(k[1]), s.conflicts[k][0], s.conflicts[k][1]))
             else:
                 resolved.append((c, k[0], codec.ts(k[1])))
     return rows, resolved
