@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.metrics import Metrics
+from services.common.runtime import keep_long_lived
 from services.scheduler.pipeline import Pipeline, Prepared, Record
 from services.scheduler.store.sql import SchedulerStore
 
@@ -143,6 +144,7 @@ class Applier:
             return 0
         self.positions.mark(admitted)
         self._writing = asyncio.create_task(self._write(prepared), name="scheduler-write")
+        keep_long_lived()  # the batch is in the cache now
         return len(admitted)
 
     async def settle(self) -> None:

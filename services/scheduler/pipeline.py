@@ -92,6 +92,10 @@ def parse(record: Record) -> Parsed:
     return Parsed(record, event)
 
 
+def _parse_all(records: Sequence[Record]) -> list[Parsed]:
+    return [parse(r) for r in records]
+
+
 def centre_of(event: CloudEvent[Any]) -> str:
     return str(getattr(event.data, "centre_id", None) or event.subject)
 
@@ -147,24 +151,30 @@ class Pipeline:
         The cache then holds changes that only `commit` makes durable: if that fails, or
         the prepared batch is dropped, call `forget`.
         """
-        parsed = [parse(r) for r in records]
+        # The CPU-bound parts run in a worker thread: the event loop stays free to write the
+        # previous batch (each of its statements is a round through the loop) and to fetch.
+        parsed = await asyncio.to_thread(_parse_all, records)
         if self._stale:
             self._centres, self._routes, self._stale = {}, {}, False
         await self._load(parsed)
         try:
-            result = await asyncio.to_thread(self._apply_all, parsed)
-            touched = sorted(result.touched)
-            routes = {p.event.data.outage_id: self._routes[p.event.data.outage_id]
-                      for p in parsed if p.event is not None and p.record.topic == Topic.OUTAGES}
-            states = [self._centres[c] for c in touched]
-            rows = batch_rows(states, routes, _last_offsets(records), result.outbox,
-                              result.plans)
-            for state in states:
-                state.clear_dirty()  # the rows hold the changes now
+            result, rows = await asyncio.to_thread(self._apply_and_rows, records, parsed)
         except BaseException:
             self.forget()  # the cache may hold changes that were never stored
             raise
         return Prepared(records, result, rows)
+
+    def _apply_and_rows(self, records: Sequence[Record],
+                        parsed: Sequence[Parsed]) -> tuple[BatchResult, BatchRows]:
+        result = self._apply_all(parsed)
+        touched = sorted(result.touched)
+        routes = {p.event.data.outage_id: self._routes[p.event.data.outage_id]
+                  for p in parsed if p.event is not None and p.record.topic == Topic.OUTAGES}
+        states = [self._centres[c] for c in touched]
+        rows = batch_rows(states, routes, _last_offsets(records), result.outbox, result.plans)
+        for state in states:
+            state.clear_dirty()  # the rows hold the changes now
+        return result, rows
 
     async def commit(self, prepared: "Prepared") -> None:
         """Write a prepared batch in one transaction; then its metrics and logs."""
