@@ -93,7 +93,8 @@ class Positions(ConsumerRebalanceListener):  # type: ignore[misc]
                 continue
             admitted.append(r)
             expected[tp] = r.offset + 1
-        admitted = [r for r in admitted if (r.topic, r.partition) not in refused]
+        if refused:
+            admitted = [r for r in admitted if (r.topic, r.partition) not in refused]
         for topic, partition in refused:
             self._seek(topic, partition)
         return admitted

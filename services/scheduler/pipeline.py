@@ -55,6 +55,7 @@ class Parsed(NamedTuple):
     record: Record
     event: CloudEvent[Any] | None = None
     error: EventError | None = None
+    centre: str = ""  # the centre it changes; "" for an outage not yet routed to centres
 
 
 @dataclass
@@ -64,6 +65,7 @@ class BatchResult:
     deadletters: list[tuple[Record, EventError]] = field(default_factory=list)
     trace_ids: dict[str, str] = field(default_factory=dict)  # plan id -> trace id, for logs
     touched: set[str] = field(default_factory=set)  # centres whose state changed
+    routed: list[str] = field(default_factory=list)  # outages whose routes changed
     active_outages: int = 0  # in the cached centres once the batch is applied
 
 
@@ -89,7 +91,7 @@ def parse(record: Record) -> Parsed:
             f"not {record.topic}"))
     if record.topic == Topic.OUTAGES_BY_CENTRE and not event.subject:
         return Parsed(record, error=EventError("schema_invalid", "routed outage has no centre"))
-    return Parsed(record, event)
+    return Parsed(record, event, None, "" if record.topic == Topic.OUTAGES else centre_of(event))
 
 
 def _parse_all(records: Sequence[Record]) -> list[Parsed]:
@@ -168,8 +170,7 @@ class Pipeline:
                         parsed: Sequence[Parsed]) -> tuple[BatchResult, BatchRows]:
         result = self._apply_all(parsed)
         touched = sorted(result.touched)
-        routes = {p.event.data.outage_id: self._routes[p.event.data.outage_id]
-                  for p in parsed if p.event is not None and p.record.topic == Topic.OUTAGES}
+        routes = {o: self._routes[o] for o in result.routed}
         states = [self._centres[c] for c in touched]
         rows = batch_rows(states, routes, _last_offsets(records), result.outbox, result.plans)
         for state in states:
@@ -190,10 +191,10 @@ class Pipeline:
         for p in parsed:
             if p.event is None:
                 continue
-            if p.record.topic == Topic.OUTAGES:
-                outages.add(p.event.data.outage_id)
+            if p.centre:
+                centres.add(p.centre)
             else:
-                centres.add(centre_of(p.event))
+                outages.add(p.event.data.outage_id)
         missing = centres - self._centres.keys()
         self._centres.update(await self.store.load_centres(missing))
         unknown_routes = outages - self._routes.keys()
@@ -206,15 +207,15 @@ class Pipeline:
                 assert p.error is not None
                 result.deadletters.append((p.record, p.error))
                 result.outbox.append(deadletter_row(p.record, p.error, "scheduler"))
-            elif p.record.topic == Topic.OUTAGES:
+            elif not p.centre:  # an outage, routed to the centres it names
+                result.routed.append(p.event.data.outage_id)
                 for copy in route(self._routes, p.event):
                     headers = _routing_trace(p.record, copy)
                     result.outbox.append(OutboxRow(p.record.partition, Topic.OUTAGES_BY_CENTRE,
                                                    copy.subject, copy.to_json(), headers))
             else:
-                centre = centre_of(p.event)
-                result.touched.add(centre)
-                state = self._centres[centre]
+                result.touched.add(p.centre)
+                state = self._centres[p.centre]
                 started = time.time_ns()
                 events, plans = process(state, p.event, self.config)
                 headers = _planning_trace(p.record, p.event, plans, started, result) \

@@ -37,7 +37,7 @@ def displaced(state: CentreState, touched: Touched, default_slot_min: int) -> di
     applicant's message. Family members go with the outage of their first member, so a
     family is always planned as one.
     """
-    if state.info is None:
+    if state.info is None or not state.outages:
         return {}
     candidates = state.bookings.keys() if touched.everything else touched.bookings
     by_booking: dict[str, str] = {}

@@ -26,7 +26,7 @@ from services.scheduler.domain.state import (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Touched:
     bookings: set[str] = field(default_factory=set)
     slots: set[SlotKey] = field(default_factory=set)

@@ -15,13 +15,13 @@ SlotKey = tuple[str, dt.datetime]  # (service, start)
 BookingStatus = Literal["active", "cancelled", "unknown"]
 
 
-@dataclass
+@dataclass(slots=True)  # thousands per centre: no __dict__ each
 class SlotRec:
     duration_min: int
     capacity: int  # 0 once withdrawn: bookings left in it are a capacity conflict
 
 
-@dataclass
+@dataclass(slots=True)
 class BookingRec:
     """A booking; `unknown` = heard of (moved or cancelled) before it was created."""
 
@@ -38,7 +38,7 @@ class BookingRec:
         return self.status == "active" and self.slot_start is not None
 
 
-@dataclass
+@dataclass(slots=True)
 class OutageRec:
     start: dt.datetime
     end: dt.datetime
@@ -55,7 +55,7 @@ class OutageRec:
         return start < self.end and self.start < end
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     """The standing decision for a displaced booking, so it is decided once per slot."""
 
