@@ -1,10 +1,10 @@
 """Part (b): booking events ingested per second by one scheduler, next to raw consumption.
 
-For each store (SQLite, PostgreSQL): a fresh broker; N small visa.booking.created.v1 events
-over many centres; plain aiokafka consumption of that topic; the real scheduler
+For each store (SQLite, PostgreSQL), twice: a fresh broker; N small visa.booking.created.v1
+events over many centres; plain aiokafka consumption of that topic; the real scheduler
 (run_scheduler, in-process) on that store; raw consumption again. The scheduler's clock runs
 from its start until its stored offsets reach the end offsets; "steady" counts from its
-first stored offset (the consumer group join excluded).
+first stored offset (the consumer group join excluded). Each side's best run is reported.
 """
 
 import asyncio
@@ -108,16 +108,32 @@ async def _sqlite() -> AsyncIterator[str]:
 
 async def ingest_bench(events: int = 100_000, centres: int = 50, postgres_url: str | None = None,
                        stores: tuple[str, ...] = ("sqlite", "postgresql"),
-                       timeout_s: float = 300.0) -> dict[str, Any]:
+                       timeout_s: float = 300.0, runs: int = 2) -> dict[str, Any]:
+    """Each store `runs` times, each on a fresh broker and database; the best of the runs.
+
+    Raw consumption is measured three times per run and its best taken, the ceiling on this
+    machine; the scheduler's best run is compared with it. This machine's speed varies by
+    a third from one minute to the next, so both sides take their best.
+    """
     databases: dict[str, Callable[[], AbstractAsyncContextManager[str]]] = {
         "sqlite": _sqlite,
         "postgresql": lambda: fresh_postgres(*([postgres_url] if postgres_url else [])),
     }
-    results: dict[str, Any] = {"events": events, "centres": centres}
+    results: dict[str, Any] = {"events": events, "centres": centres, "runs": runs}
     for name in stores:
         try:
-            results[name] = await _against_fresh_broker(databases[name], events, centres,
-                                                        timeout_s)
+            measured = [await _against_fresh_broker(databases[name], events, centres, timeout_s)
+                        for _ in range(runs)]
         except Exception as exc:  # e.g. no PostgreSQL here: keep the other store's figures
             results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+            continue
+        best = max(measured, key=lambda r: r["steady_per_s"])
+        raw_per_s = max(r["raw_per_s"] for r in measured)
+        results[name] = {
+            **best, "raw_per_s": raw_per_s,
+            "raw_runs_per_s": [x for r in measured for x in r["raw_runs_per_s"]],
+            "ratio_to_raw": best["per_s"] / raw_per_s,
+            "steady_ratio_to_raw": best["steady_per_s"] / raw_per_s,
+            "steady_runs_per_s": [r["steady_per_s"] for r in measured],
+        }
     return results
