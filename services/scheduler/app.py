@@ -16,7 +16,7 @@ from services.common.runtime import tune_gc
 from services.common.settings import Settings
 from services.scheduler.consumer import Applier, Positions
 from services.scheduler.domain.process import PlanningConfig
-from services.scheduler.pipeline import SCHEDULER_TOPICS, Pipeline, Record
+from services.scheduler.pipeline import SCHEDULER_TOPICS, Pipeline
 from services.scheduler.relay import Relay
 from services.scheduler.solver.model import Policy, SolveParams
 from services.scheduler.solver.solve import solve
@@ -82,9 +82,7 @@ async def build_scheduler(settings: Settings, stop: asyncio.Event,
 
     @subscriber  # type: ignore[untyped-decorator]
     async def on_batch(message: KafkaMessage) -> None:
-        records = [Record(r.topic, r.partition, r.offset, r.key, r.value or b"", r.timestamp,
-                          tuple(r.headers or ())) for r in message.raw_message]
-        await applier.apply(records)
+        await applier.apply(message.raw_message)  # ConsumerRecords, as fetched
         positions.observe_lag(metrics, GROUP)
 
     positions.consumer_of = lambda: subscriber.consumer

@@ -12,8 +12,10 @@ partitions sought back to the stored offsets, exactly as after a restart.
 """
 
 import asyncio
+import itertools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import operator
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -27,6 +29,8 @@ from services.scheduler.store.sql import SchedulerStore
 log = logging.getLogger("reslot.scheduler")
 
 TRANSIENT = (SQLAlchemyError, OSError, TimeoutError)
+TP = tuple[str, int]
+_partition_of = operator.attrgetter("topic", "partition")
 
 
 class Positions(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -78,26 +82,48 @@ class Positions(ConsumerRebalanceListener):  # type: ignore[misc]
         assert consumer is not None, "partitions assigned before the consumer exists"
         consumer.seek(TopicPartition(topic, partition), self.applied[(topic, partition)] + 1)
 
-    def admit(self, records: Sequence[Record]) -> list[Record]:
-        """Records not yet applied, in order; a partition with a gap is sought back."""
-        admitted, refused = [], set()
-        expected = {tp: off + 1 for tp, off in self.applied.items()}
-        for r in records:
-            tp = (r.topic, r.partition)
-            if tp not in expected or tp in refused or r.offset < expected[tp]:
-                continue  # not ours any more, or already applied
-            if r.offset > expected[tp]:
-                log.warning("gap on %s[%d]: got %d, expected %d; seeking back",
-                            r.topic, r.partition, r.offset, expected[tp])
-                refused.add(tp)
+    def admit(self, records: Sequence[Record]) -> tuple[list[Record], dict[TP, int]]:
+        """Records not yet applied, in order, and the last admitted offset per partition;
+        a partition with a gap is sought back and none of its records admitted.
+
+        A fetch hands each partition's records over together and in order: such a run is
+        checked at its ends, not record by record.
+        """
+        admitted: list[Record] = []
+        last: dict[TP, int] = {}
+        refused: set[TP] = set()
+        for tp, group in itertools.groupby(records, key=_partition_of):
+            if tp not in self.applied or tp in refused:
+                continue  # not ours any more, or already refused
+            run = list(group)
+            expected = last[tp] + 1 if tp in last else self.applied[tp] + 1
+            first, end = run[0].offset, run[-1].offset
+            if end - first == len(run) - 1:  # consecutive offsets
+                if first > expected:
+                    refused.add(tp)
+                    log.warning("gap on %s[%d]: got %d, expected %d; seeking back",
+                                tp[0], tp[1], first, expected)
+                elif end >= expected:
+                    admitted += run[expected - first:]  # without what was already applied
+                    last[tp] = end
                 continue
-            admitted.append(r)
-            expected[tp] = r.offset + 1
+            for r in run:  # offsets with holes: one by one
+                if r.offset < expected:
+                    continue
+                if r.offset > expected:
+                    log.warning("gap on %s[%d]: got %d, expected %d; seeking back",
+                                tp[0], tp[1], r.offset, expected)
+                    refused.add(tp)
+                    break
+                admitted.append(r)
+                last[tp] = r.offset
+                expected += 1
         if refused:
             admitted = [r for r in admitted if (r.topic, r.partition) not in refused]
-        for topic, partition in refused:
-            self._seek(topic, partition)
-        return admitted
+            for tp in refused:
+                last.pop(tp, None)
+                self._seek(*tp)
+        return admitted, last
 
     def observe_lag(self, metrics: Metrics, group: str) -> None:
         """Lag per owned partition: the fetch's high watermark minus the stored position.
@@ -111,9 +137,9 @@ class Positions(ConsumerRebalanceListener):  # type: ignore[misc]
             if end is not None:
                 metrics.lag.labels(topic, str(partition), group).set(max(0, end - applied - 1))
 
-    def mark(self, records: Sequence[Record]) -> None:
-        for r in records:
-            self.applied[(r.topic, r.partition)] = r.offset
+    def mark(self, last: Mapping[TP, int]) -> None:
+        """The batch admitted up to `last` is applied (and being stored)."""
+        self.applied.update(last)
 
 
 class Applier:
@@ -135,15 +161,15 @@ class Applier:
         on changes that are lost: it is dropped, and the partitions read again from the
         stored offsets.
         """
-        admitted = self.positions.admit(records)
+        admitted, last = self.positions.admit(records)
         if not admitted:
             return 0
         generation = self.positions.generation
-        prepared = await self._prepare(admitted)
+        prepared = await self._prepare(admitted, last)
         if not await self._written() or self.positions.generation != generation:
             self.pipeline.forget()  # prepared on lost changes, or on partitions since moved
             return 0
-        self.positions.mark(admitted)
+        self.positions.mark(last)
         self._writing = asyncio.create_task(self._write(prepared), name="scheduler-write")
         keep_long_lived()  # the batch is in the cache now
         return len(admitted)
@@ -160,11 +186,11 @@ class Applier:
                         type(exc).__name__, exc)
             self.pipeline.forget()
 
-    async def _prepare(self, admitted: Sequence[Record]) -> Prepared:
+    async def _prepare(self, admitted: Sequence[Record], last: Mapping[TP, int]) -> Prepared:
         delay = 0.2
         while True:
             try:
-                return await self.pipeline.prepare(admitted)
+                return await self.pipeline.prepare(admitted, last)
             except TRANSIENT as exc:
                 if self.stop.is_set():
                     raise  # nothing stored: replayed from the stored offsets after restart

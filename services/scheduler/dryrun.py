@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from schemas.topics import TOPIC_OF_TYPE, Topic
-from services.scheduler.pipeline import Pipeline, Record
+from services.scheduler.pipeline import InputRecord, Pipeline, Record
 from services.scheduler.store.sql import SchedulerStore, StoredRow
 
 
@@ -24,7 +24,7 @@ def records_of(lines: Iterable[str]) -> Iterator[Record]:
         except (json.JSONDecodeError, AttributeError):
             kind = ""
         topic = TOPIC_OF_TYPE.get(kind, Topic.BOOKINGS)  # unparseable: dead-lettered there
-        yield Record(str(topic), 0, number, None, line.strip().encode(), 0)
+        yield InputRecord(str(topic), 0, number, None, line.strip().encode(), 0)
 
 
 PipelineFactory = Callable[[SchedulerStore], Pipeline]
@@ -56,8 +56,8 @@ async def _run(records: Iterable[Record], pipeline: Pipeline,
             for row in await _drain(store):
                 if row.topic == Topic.OUTAGES_BY_CENTRE:
                     routed_offset += 1
-                    pending.append(Record(str(row.topic), 0, routed_offset, row.key.encode(),
-                                          row.value, 0))
+                    pending.append(InputRecord(str(row.topic), 0, routed_offset,
+                                               row.key.encode(), row.value, 0))
                 else:
                     published.append(row)
         batch = []

@@ -10,9 +10,9 @@ import base64
 import datetime as dt
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import structlog
 from opentelemetry.trace import SpanKind
@@ -39,16 +39,36 @@ from services.scheduler.store.sql import (
 log = structlog.get_logger("reslot.scheduler")
 
 
-class Record(NamedTuple):
-    """One input message. A tuple: a batch makes thousands of them."""
+class Record(Protocol):
+    """One input message: aiokafka's ConsumerRecord as fetched (no copy per message), or an
+    InputRecord. Only trace context is read from the headers; no value is a bad event."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def timestamp(self) -> int: ...  # milliseconds since the epoch
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
+
+
+class InputRecord(NamedTuple):
+    """A Record read from elsewhere than Kafka (`reslot plan`, tests)."""
 
     topic: str
     partition: int
     offset: int
     key: bytes | None
-    value: bytes
-    timestamp_ms: int
-    headers: Headers = ()  # only trace context is read from them
+    value: bytes | None
+    timestamp: int
+    headers: Headers = ()
 
 
 class Parsed(NamedTuple):
@@ -80,7 +100,7 @@ class Prepared:
 
 def parse(record: Record) -> Parsed:
     try:
-        event = parse_event(record.value, INPUT_ADAPTER)
+        event = parse_event(record.value or b"", INPUT_ADAPTER)
     except EventError as exc:
         return Parsed(record, error=exc)
     expected = TOPIC_OF_TYPE[event.type]
@@ -106,14 +126,14 @@ def deadletter_row(record: Record, error: EventError, service: str) -> OutboxRow
     data = d.DeadLetter(
         topic=record.topic, partition=record.partition, offset=record.offset,
         key=base64.b64encode(record.key).decode() if record.key is not None else None,
-        value=base64.b64encode(record.value).decode(),
+        value=base64.b64encode(record.value or b"").decode(),
         error_class=error.kind, error=str(error)[:2000], service=service,
     )
     event = DeadLetterEvent(
         specversion="1.0",
         id=derived_id("deadletter", record.topic, str(record.partition), str(record.offset)),
         source=SOURCE, type="visa.deadletter.v1",
-        time=dt.datetime.fromtimestamp(record.timestamp_ms / 1000, dt.UTC),
+        time=dt.datetime.fromtimestamp(record.timestamp / 1000, dt.UTC),
         subject="", data=data,
     )
     key = record.key.decode(errors="replace") if record.key else record.topic
@@ -147,7 +167,8 @@ class Pipeline:
         await self.commit(prepared)
         return prepared.result
 
-    async def prepare(self, records: Sequence[Record]) -> "Prepared":
+    async def prepare(self, records: Sequence[Record],
+                      offsets: Mapping[TopicPartition, int] | None = None) -> "Prepared":
         """Apply `records` in memory and build the rows that store them; nothing written.
 
         The cache then holds changes that only `commit` makes durable: if that fails, or
@@ -160,19 +181,21 @@ class Pipeline:
             self._centres, self._routes, self._stale = {}, {}, False
         await self._load(parsed)
         try:
-            result, rows = await asyncio.to_thread(self._apply_and_rows, records, parsed)
+            result, rows = await asyncio.to_thread(
+                self._apply_and_rows, parsed,
+                _last_offsets(records) if offsets is None else offsets)
         except BaseException:
             self.forget()  # the cache may hold changes that were never stored
             raise
         return Prepared(records, result, rows)
 
-    def _apply_and_rows(self, records: Sequence[Record],
-                        parsed: Sequence[Parsed]) -> tuple[BatchResult, BatchRows]:
+    def _apply_and_rows(self, parsed: Sequence[Parsed], offsets: Mapping[TopicPartition, int],
+                        ) -> tuple[BatchResult, BatchRows]:
         result = self._apply_all(parsed)
         touched = sorted(result.touched)
         routes = {o: self._routes[o] for o in result.routed}
         states = [self._centres[c] for c in touched]
-        rows = batch_rows(states, routes, _last_offsets(records), result.outbox, result.plans)
+        rows = batch_rows(states, routes, offsets, result.outbox, result.plans)
         for state in states:
             state.clear_dirty()  # the rows hold the changes now
         return result, rows

@@ -27,7 +27,7 @@ from services.notifier.service import plan_deliveries
 from services.scheduler.app import planning_config
 from services.scheduler.domain.process import process
 from services.scheduler.domain.state import CentreState
-from services.scheduler.pipeline import Record, centre_of, deadletter_row, parse
+from services.scheduler.pipeline import InputRecord, centre_of, deadletter_row, parse
 from tests.builders import CENTRE, at, booking, centre, outage, raw, slots
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
@@ -177,9 +177,9 @@ any_input = st.one_of(
 )
 
 
-def _record(topic: str, value: bytes) -> Record:
-    return Record(topic=topic, partition=0, offset=7, key=CENTRE.encode(), value=value,
-                  timestamp_ms=1_764_000_000_000)
+def _record(topic: str, value: bytes) -> InputRecord:
+    return InputRecord(topic=topic, partition=0, offset=7, key=CENTRE.encode(), value=value,
+                       timestamp=1_764_000_000_000)
 
 
 def _assert_is_dead_letter(error: EventError | None) -> None:
