@@ -26,9 +26,10 @@ def _known_timezone(name: str) -> str:
 
 
 def _whole_minute(value: dt.datetime) -> dt.datetime:
+    """A whole minute of a plausible year: one check, as every booking event has one."""
     if value.second or value.microsecond:
         raise ValueError("slot and window times are whole minutes")
-    return value
+    return plausible_time(value)
 
 
 Id = Annotated[str, Field(min_length=1, max_length=200)]
@@ -46,7 +47,7 @@ def _at_most_a_year(minutes: int) -> int:
     return minutes
 
 
-Minute = Annotated[AwareDatetime, AfterValidator(_whole_minute), AfterValidator(plausible_time)]
+Minute = Annotated[AwareDatetime, AfterValidator(_whole_minute)]
 PlausibleDate = Annotated[dt.date, AfterValidator(_plausible_date)]
 
 

@@ -8,6 +8,7 @@ committed with the offset, so the partition moves on and nothing disappears.
 import asyncio
 import base64
 import datetime as dt
+import operator
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -112,6 +113,9 @@ def parse(record: Record) -> Parsed:
     if record.topic == Topic.OUTAGES_BY_CENTRE and not event.subject:
         return Parsed(record, error=EventError("schema_invalid", "routed outage has no centre"))
     return Parsed(record, event, None, "" if record.topic == Topic.OUTAGES else centre_of(event))
+
+
+_topic_of = operator.attrgetter("topic")
 
 
 def _parse_all(records: Sequence[Record]) -> list[Parsed]:
@@ -252,7 +256,7 @@ class Pipeline:
 
     def _observe(self, records: Sequence[Record], result: BatchResult) -> None:
         m = self.metrics
-        for topic, count in Counter(r.topic for r in records).items():
+        for topic, count in Counter(map(_topic_of, records)).items():
             m.consumed.labels(topic).inc(count)
         for _, error in result.deadletters:
             m.deadletters.labels("scheduler", error.kind).inc()
