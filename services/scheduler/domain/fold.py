@@ -77,17 +77,9 @@ def _booking_created(state: CentreState, data: d.BookingCreated, _: dt.datetime)
     status: BookingStatus = (
         "cancelled" if known is not None and known.status == "cancelled" else "active"
     )
-    booking = BookingRec(
-        status="unknown",
-        service=data.service,
-        group_id=data.group_id,
-        category=data.category,
-        travel_date=data.travel_date,
-        applicant=data.applicant,
-    )
-    state.bookings[data.booking_id] = booking
-    booking.slot_start = start
-    state.set_status(data.booking_id, booking, status)
+    state.add_booking(data.booking_id, BookingRec(
+        status, data.service, start, data.group_id, data.category, data.travel_date,
+        data.applicant))
     return Touched(bookings={data.booking_id}, slots={(data.service, start)})
 
 

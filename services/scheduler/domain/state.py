@@ -105,6 +105,15 @@ class CentreState:
         ):
             s.clear()
 
+    def add_booking(self, booking_id: str, booking: BookingRec) -> None:
+        """A new record for `booking_id`, in the occupancy index if active. It may replace
+        only a placeholder (moved or cancelled before created), which held no place."""
+        self.bookings[booking_id] = booking
+        if booking.active:
+            assert booking.slot_start is not None
+            self._count((booking.service, booking.slot_start), +1)
+        self.dirty_bookings.add(booking_id)
+
     def set_slot(self, booking_id: str, booking: BookingRec, start: dt.datetime | None) -> None:
         """Move a booking's place in the occupancy index along with its slot."""
         if booking.active:

@@ -27,6 +27,8 @@ def parse_ts(value: str) -> dt.datetime:
 
 
 # Rows are tuples in their table's column order (tables.py): thousands per batch.
+# What Applicant.model_dump_json() does, without its per-call forwarding of defaults.
+_applicant_json = Applicant.__pydantic_serializer__.to_json
 
 def booking_row(centre_id: str, booking_id: str, b: BookingRec) -> tuple[Any, ...]:
     return (
@@ -38,7 +40,7 @@ def booking_row(centre_id: str, booking_id: str, b: BookingRec) -> tuple[Any, ..
         b.group_id,
         b.category,
         b.travel_date.isoformat() if b.travel_date else None,
-        b.applicant.model_dump_json() if b.applicant else None,
+        _applicant_json(b.applicant).decode() if b.applicant else None,
     )
 
 
