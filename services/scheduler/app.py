@@ -12,7 +12,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from services.common.faststream_kafka import SESSION, make_broker, raw_body, tolerant_parser
 from services.common.kafka import ensure_topics, make_producer
 from services.common.metrics import Metrics
-from services.common.runtime import tune_gc
+from services.common.runtime import BATCHED_YOUNG, tune_gc
 from services.common.settings import Settings
 from services.scheduler.consumer import Applier, Positions
 from services.scheduler.domain.process import PlanningConfig
@@ -93,7 +93,7 @@ async def build_scheduler(settings: Settings, stop: asyncio.Event,
 async def run_scheduler(settings: Settings, stop: asyncio.Event,
                         metrics: Metrics | None = None) -> None:
     """Run until `stop` is set; then finish the batch in hand, relay what we can, exit."""
-    tune_gc()
+    tune_gc(young=BATCHED_YOUNG)
     await ensure_topics(settings)
     own_stop = asyncio.Event()  # set first on shutdown: a retrying batch gives up
     scheduler = await build_scheduler(settings, own_stop, metrics)
