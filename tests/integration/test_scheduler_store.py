@@ -10,6 +10,7 @@ from services.scheduler.domain.state import CentreState, Decision
 from services.scheduler.store.bulk import Bulk
 from services.scheduler.store.sql import BatchRows, OutboxRow, SchedulerStore, batch_rows
 from tests.builders import CENTRE, at, booking, centre, ev, outage, slots
+from tests.conftest import new_database
 
 
 async def test_state_offsets_and_outbox_round_trip(store_url: str) -> None:
@@ -85,4 +86,21 @@ async def test_bulk_writes_keep_order_update_rows_and_let_the_last_row_of_a_key_
     assert await store.stored_offsets(wanted) == {
         **{("visa.bookings.v1", p): 10 * p for p in range(12)},
         ("visa.bookings.v1", 0): 5, ("visa.bookings.v1", 1): 8}
+    await store.close()
+
+
+async def test_a_value_too_long_for_its_column_is_refused_not_cut(postgres_url: str) -> None:
+    """PostgreSQL's arrays travel as text[]: a cast to varchar(100)[] would cut a 101-char
+    centre id to 100 silently; assigned to the column, it is refused. (SQLite has no
+    lengths; parsing refuses such ids before they reach the store.)"""
+    async with new_database(postgres_url) as url:
+        await _too_long_is_refused(url)
+
+
+async def _too_long_is_refused(url: str) -> None:
+    store = await SchedulerStore.open(url)
+    row = ("c" * 101, "b1", "active", "short_stay", None, None, "standard", None, None)
+    with pytest.raises(Exception, match=r"(?i)too long"):
+        await store.write(BatchRows({"bookings": [row]}, [], []))
+    assert (await store.load_centres(["c" * 100]))["c" * 100].bookings == {}
     await store.close()
