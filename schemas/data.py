@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from schemas.envelope import YEARS, plausible_time
+from schemas.reasons import MovedReason, PlanTrigger, UnplacedReason
 
 Language = Literal["fr", "ar", "en"]
 Category = Literal["standard", "official", "medical"]
@@ -180,8 +181,12 @@ class AppointmentRescheduled(Data):
     from_start: AwareDatetime = Field(description="Slot start before the move.")
     to_start: AwareDatetime = Field(description="Slot start after the move.")
     group_id: Id | None = Field(default=None, description="Family the booking belongs to.")
-    reason: str = Field(
-        description="same_day | next_days | deadline_kept | deadline_missed | moved_again"
+    reason: MovedReason = Field(description="Why this slot (schemas/reasons.py).")
+    offer_id: Id | None = Field(
+        default=None, description="v1.1: the offer this decision makes (its own event id)."
+    )
+    reply_by: AwareDatetime | None = Field(
+        default=None, description="v1.1: no answer by then counts as confirmed."
     )
 
 
@@ -190,9 +195,7 @@ class AppointmentUnplaced(Data):
     centre_id: CentreId = Field(description="Centre of the booking.")
     outage_id: Id = Field(description="Outage that displaced it.")
     plan_id: Id = Field(description="Plan that decided it.")
-    reason: str = Field(
-        description="no_capacity_in_horizon | group_cannot_stay_together: a person must call."
-    )
+    reason: UnplacedReason = Field(description="Why no slot: the booking waits for room.")
 
 
 class PlanCompleted(Data):
@@ -208,6 +211,10 @@ class PlanCompleted(Data):
         description="Whether the plan is proven optimal."
     )
     solve_ms: int = Field(ge=0, description="Wall time spent solving, in milliseconds.")
+    trigger: PlanTrigger = Field(default="outage", description="v1.1: what caused the plan.")
+    held: bool = Field(
+        default=False, description="v1.1: held for review: nothing sent until approved."
+    )
 
 
 class ExtraPlaces(Data):
@@ -220,6 +227,9 @@ class CapacityAdvice(Data):
     centre_id: CentreId = Field(description="Centre short of capacity.")
     outage_id: Id = Field(description="Outage whose plan left applicants unplaced.")
     extra: tuple[ExtraPlaces, ...] = Field(description="Fewest extra places per day and service.")
+    advice_id: Id | None = Field(
+        default=None, description="v1.1: new with every change of the waiting list."
+    )
 
 
 class CapacityConflict(Data):
@@ -236,17 +246,24 @@ class Recipient(Data):
     phone: str | None = Field(default=None, description="Phone number (E.164), if any.")
 
 
+Template = Literal[
+    "appointment_rescheduled", "appointment_unplaced", "appointment_restored",
+    "reply_link", "reply_help",
+]
+
+
 class NotificationRequested(Data):
     notification_id: Id = Field(description="Deterministic: one decision, one id.")
     booking_id: Id = Field(description="Booking the notification is about.")
     centre_id: CentreId = Field(description="Centre of the booking.")
-    template: Literal["appointment_rescheduled", "appointment_unplaced"] = Field(
-        description="Which message to send."
-    )
+    template: Template = Field(description="Which message to send.")
     language: Language = Field(description="Language of the applicant.")
     recipient: Recipient = Field(description="Who to send it to.")
     variables: dict[str, str] = Field(
         description="Template variables: times in the centre's local time, centre name, ..."
+    )
+    supersedes: tuple[Id, ...] = Field(
+        default=(), description="v1.1: notification ids of the same booking it replaces."
     )
 
 

@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, TypeAdapter
 
 from schemas import data as d
+from schemas import replies as r
 from schemas.envelope import CloudEvent
 
 
@@ -80,6 +81,38 @@ class DeadLetterEvent(CloudEvent[d.DeadLetter]):
     type: Literal["visa.deadletter.v1"] = Field(description="Event type.")
 
 
+class OfferConfirmedEvent(CloudEvent[r.OfferConfirmed]):
+    type: Literal["visa.offer.confirmed.v1"] = Field(description="Event type.")
+
+
+class OfferDeclinedEvent(CloudEvent[r.OfferDeclined]):
+    type: Literal["visa.offer.declined.v1"] = Field(description="Event type.")
+
+
+class OfferChangedEvent(CloudEvent[r.OfferChanged]):
+    type: Literal["visa.offer.changed.v1"] = Field(description="Event type.")
+
+
+class OfferRefusedEvent(CloudEvent[r.OfferRefused]):
+    type: Literal["visa.offer.refused.v1"] = Field(description="Event type.")
+
+
+class AppointmentCancelledEvent(CloudEvent[r.AppointmentCancelled]):
+    type: Literal["visa.appointment.cancelled.v1"] = Field(description="Event type.")
+
+
+class PlanApprovedEvent(CloudEvent[r.PlanApproved]):
+    type: Literal["visa.plan.approved.v1"] = Field(description="Event type.")
+
+
+class BookingPinnedEvent(CloudEvent[r.BookingPinned]):
+    type: Literal["visa.booking.pinned.v1"] = Field(description="Event type.")
+
+
+class CallLoggedEvent(CloudEvent[r.CallLogged]):
+    type: Literal["visa.call.logged.v1"] = Field(description="Event type.")
+
+
 CentreEvent = CentreRegisteredEvent
 CapacityEvent = Annotated[SlotsPublishedEvent | SlotsWithdrawnEvent, Field(discriminator="type")]
 BookingEvent = Annotated[
@@ -93,8 +126,16 @@ RescheduleEvent = Annotated[
     | AppointmentUnplacedEvent
     | PlanCompletedEvent
     | CapacityAdviceEvent
-    | CapacityConflictEvent,
+    | CapacityConflictEvent
+    | OfferRefusedEvent
+    | AppointmentCancelledEvent,
     Field(discriminator="type"),
+]
+ReplyEvent = Annotated[
+    OfferConfirmedEvent | OfferDeclinedEvent | OfferChangedEvent, Field(discriminator="type")
+]
+OpsEvent = Annotated[
+    PlanApprovedEvent | BookingPinnedEvent | CallLoggedEvent, Field(discriminator="type")
 ]
 NotificationEvent = NotificationRequestedEvent
 NotificationStatusEvent = Annotated[
@@ -130,7 +171,15 @@ AnyEvent = Annotated[
     | NotificationRequestedEvent
     | NotificationDeliveredEvent
     | NotificationFailedEvent
-    | DeadLetterEvent,
+    | DeadLetterEvent
+    | OfferConfirmedEvent
+    | OfferDeclinedEvent
+    | OfferChangedEvent
+    | OfferRefusedEvent
+    | AppointmentCancelledEvent
+    | PlanApprovedEvent
+    | BookingPinnedEvent
+    | CallLoggedEvent,
     Field(discriminator="type"),
 ]
 
@@ -159,6 +208,14 @@ EVENT_CLASSES: tuple[type[CloudEvent[Any]], ...] = (
     NotificationDeliveredEvent,
     NotificationFailedEvent,
     DeadLetterEvent,
+    OfferConfirmedEvent,
+    OfferDeclinedEvent,
+    OfferChangedEvent,
+    OfferRefusedEvent,
+    AppointmentCancelledEvent,
+    PlanApprovedEvent,
+    BookingPinnedEvent,
+    CallLoggedEvent,
 )
 
 

@@ -17,9 +17,13 @@ ASYNCAPI = HERE / "asyncapi.json"
 SERVICES: dict[str, dict[str, list[Topic]]] = {
     "scheduler": {
         "receive": [Topic.CENTRES, Topic.CAPACITY, Topic.BOOKINGS, Topic.OUTAGES,
-                    Topic.OUTAGES_BY_CENTRE],
+                    Topic.OUTAGES_BY_CENTRE, Topic.REPLIES, Topic.OPS],
         "send": [Topic.RESCHEDULES, Topic.NOTIFICATIONS, Topic.OUTAGES_BY_CENTRE,
-                 Topic.DEADLETTER],
+                 Topic.REPLIES, Topic.DEADLETTER],
+    },
+    "web": {
+        "receive": [],
+        "send": [Topic.REPLIES, Topic.OPS],
     },
     "notifier": {
         "receive": [Topic.NOTIFICATIONS],
@@ -67,8 +71,8 @@ def asyncapi() -> dict[str, Any]:
     return {
         "asyncapi": "3.0.0",
         "info": {"title": "Reslot", "version": "1.0.0",
-                 "description": "Event contract v1 of the scheduler and the notifier "
-                                "(CloudEvents 1.0, structured mode, key = centre id)."},
+                 "description": "Event contract v1.1 of the scheduler, the notifier and the "
+                                "web front (CloudEvents 1.0, structured mode, key = centre id)."},
         "defaultContentType": "application/cloudevents+json",
         "channels": channels,
         "operations": operations,

@@ -12,6 +12,8 @@ class Topic(StrEnum):
     NOTIFICATIONS = "visa.notifications.v1"
     NOTIFICATION_STATUS = "visa.notification-status.v1"
     DEADLETTER = "visa.deadletter.v1"
+    REPLIES = "visa.replies.v1"  # v1.1: applicants' answers to offers (reply front, scheduler)
+    OPS = "visa.ops.v1"  # v1.1: operators' acts from the console
     # Internal: outage events re-published once per named centre, keyed by centre id, so the
     # owner of every centre sees them (DESIGN.md, Partitions). Not part of the public contract.
     OUTAGES_BY_CENTRE = "reslot.outages-by-centre.v1"
@@ -47,4 +49,12 @@ TOPIC_OF_TYPE: dict[str, Topic] = {
     "visa.notification.delivered.v1": Topic.NOTIFICATION_STATUS,
     "visa.notification.failed.v1": Topic.NOTIFICATION_STATUS,
     "visa.deadletter.v1": Topic.DEADLETTER,
+    "visa.offer.confirmed.v1": Topic.REPLIES,
+    "visa.offer.declined.v1": Topic.REPLIES,
+    "visa.offer.changed.v1": Topic.REPLIES,
+    "visa.offer.refused.v1": Topic.RESCHEDULES,
+    "visa.appointment.cancelled.v1": Topic.RESCHEDULES,
+    "visa.plan.approved.v1": Topic.OPS,
+    "visa.booking.pinned.v1": Topic.OPS,
+    "visa.call.logged.v1": Topic.OPS,
 }

@@ -50,6 +50,22 @@ class Settings(BaseSettings):
     solver_time_limit_s: float = Field(default=2.0, gt=0)
     solver_workers: int = Field(default=1, ge=1)
 
+    # v1.1 policy (CONTRACT.md "v1.1"): the living calendar, officials' commitment windows.
+    waiting_horizon_days: int = Field(default=60, ge=1)
+    restore_notice_min: int = Field(default=2880, ge=0)
+    advice_day_share: float = Field(default=0.25, gt=0, le=1)
+    processing_days_uncommitted: int = Field(default=30, ge=0)
+    commitment_windows: str = Field(
+        default="01-01..04-30,10-01..12-01",
+        description="Local dates (MM-DD..MM-DD, inclusive) where an official's processing "
+                    "takes processing_days; outside them processing_days_uncommitted.")
+    fairness_day_penalty: int = Field(default=2880, ge=0)
+    alternatives: int = Field(default=5, ge=0, le=50)
+    reply_window_h: int = Field(default=48, ge=1)
+    reply_before_slot_h: int = Field(default=24, ge=0)
+    review_centres: str = Field(
+        default="", description="Centres whose plans are held for review: '', 'a,b' or '*'.")
+
     # Consumption and the outbox.
     batch_max_records: int = Field(
         default=5000, ge=1,

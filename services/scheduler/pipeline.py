@@ -26,7 +26,7 @@ from services.common import tracing
 from services.common.metrics import Metrics
 from services.common.tracing import Headers
 from services.scheduler.domain.outputs import SOURCE, derived_id
-from services.scheduler.domain.process import PlanningConfig, process
+from services.scheduler.domain.process import PlanningConfig, process, settle
 from services.scheduler.domain.routing import Route, route
 from services.scheduler.domain.state import CentreState, PlanSummary
 from services.scheduler.store.sql import (
@@ -229,6 +229,7 @@ class Pipeline:
 
     def _apply_all(self, parsed: Sequence[Parsed]) -> BatchResult:
         result = BatchResult()
+        partition_of: dict[str, int] = {}  # centre -> partition of its last record here
         for p in parsed:
             if p.event is None:
                 assert p.error is not None
@@ -242,6 +243,7 @@ class Pipeline:
                                                    copy.subject, copy.to_json(), headers))
             else:
                 result.touched.add(p.centre)
+                partition_of[p.centre] = p.record.partition
                 state = self._centres[p.centre]
                 started = time.time_ns()
                 events, plans = process(state, p.event, self.config)
@@ -250,6 +252,11 @@ class Pipeline:
                 result.plans += plans
                 result.outbox += [OutboxRow(p.record.partition, TOPIC_OF_TYPE[e.type],
                                             e.subject, e.to_json(), headers) for e in events]
+        for centre, partition in partition_of.items():  # what the batch decides once
+            events, plans = settle(self._centres[centre], self.config)
+            result.plans += plans
+            result.outbox += [OutboxRow(partition, TOPIC_OF_TYPE[e.type], e.subject,
+                                        e.to_json()) for e in events]
         result.active_outages = sum(
             1 for s in self._centres.values() for o in s.outages.values() if o.active)
         return result

@@ -5,7 +5,7 @@ from typing import Any
 
 from services.common.settings import Settings
 from services.scheduler.app import planning_config
-from services.scheduler.domain.process import process
+from services.scheduler.domain.process import process, settle
 from services.scheduler.domain.state import CentreState
 from tests.builders import CENTRE, at, booking, centre, ev, outage, slots
 
@@ -13,10 +13,11 @@ CONFIG = planning_config(Settings())
 
 
 def run(state: CentreState, *events: Any) -> list[Any]:
+    """The events as one input batch."""
     out = []
     for e in events:
         out += process(state, e, CONFIG)[0]
-    return out
+    return out + settle(state, CONFIG)[0]
 
 
 def by_type(events: list[Any], kind: str) -> list[Any]:
@@ -113,6 +114,20 @@ def test_overbooked_slot_is_reported_once() -> None:
               ev("visa.booking.created.v1", booking("b2", at(3, 9))))
     conflicts = by_type(out, "visa.capacity.conflict.v1")
     assert [(c.data.capacity, c.data.booked) for c in conflicts] == [(1, 2)]
+
+
+def test_a_batch_of_bookings_into_a_full_slot_is_one_conflict_per_change_of_count() -> None:
+    state = CentreState(CENTRE)
+    run(state, ev("visa.slots.published.v1", slots([at(3, 9)], capacity=1)))
+    out = run(state, *(ev("visa.booking.created.v1", booking(f"b{i}", at(3, 9)))
+                       for i in range(4)))
+    conflicts = by_type(out, "visa.capacity.conflict.v1")
+    assert [(c.data.capacity, c.data.booked) for c in conflicts] == [(1, 4)]
+    assert by_type(run(state, ev("visa.slots.published.v1", slots([at(3, 9)], capacity=1),
+                                 eid="again")), "visa.capacity.conflict.v1") == []
+    more = run(state, ev("visa.booking.created.v1", booking("b9", at(3, 9))))
+    assert [(c.data.capacity, c.data.booked)
+            for c in by_type(more, "visa.capacity.conflict.v1")] == [(1, 5)]
 
 
 def test_family_is_moved_together() -> None:

@@ -5,10 +5,8 @@ from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from schemas.data import NotificationRequested, Recipient
+from schemas.data import NotificationRequested, Recipient, Template
 from services.notifier.domain.model import Channel
-
-Template = Literal["appointment_rescheduled", "appointment_unplaced"]
 
 COMMON_VARIABLES = (
     "old_start",
@@ -19,7 +17,7 @@ COMMON_VARIABLES = (
     "service",
     "reason",
 )
-REQUIRED_VARIABLES: dict[Template, tuple[str, ...]] = {
+REQUIRED_VARIABLES: dict[str, tuple[str, ...]] = {
     "appointment_rescheduled": (*COMMON_VARIABLES, "new_start"),
     "appointment_unplaced": COMMON_VARIABLES,
 }
@@ -79,7 +77,10 @@ def _local_time(variables: dict[str, str], key: str, tz: ZoneInfo) -> dt.datetim
 def facts_of(request: NotificationRequested) -> Facts:
     """The checked facts of a request, or InvalidRequest naming what is missing or malformed."""
     v = request.variables
-    missing = [k for k in REQUIRED_VARIABLES[request.template] if not v.get(k, "").strip()]
+    required = REQUIRED_VARIABLES.get(request.template)
+    if required is None:
+        raise InvalidRequest(f"template {request.template} has no message yet")
+    missing = [k for k in required if not v.get(k, "").strip()]
     if missing:
         raise InvalidRequest(f"missing variable(s): {', '.join(missing)}")
     tz = centre_timezone(v)

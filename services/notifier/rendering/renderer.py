@@ -12,8 +12,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2 import Template as JinjaTemplate
 
-from schemas.data import NotificationRequested
-from services.notifier.domain.request import Facts, Template, facts_of
+from schemas.data import NotificationRequested, Template
+from services.notifier.domain.request import Facts, facts_of
 from services.notifier.domain.segments import sms_segments
 from services.notifier.rendering.formatting import format_when
 from services.notifier.rendering.labels import reason_text, service_label

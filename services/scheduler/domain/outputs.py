@@ -13,6 +13,7 @@ from schemas import data as d
 from schemas import events as e
 from schemas.envelope import CloudEvent
 from schemas.events import event_type_of
+from schemas.reasons import is_moved, is_unplaced
 from services.scheduler.domain.state import BookingRec, CentreState
 from services.scheduler.solver.model import Assignment
 
@@ -34,6 +35,7 @@ def rescheduled(plan_id: str, outage_id: str, booking_id: str, booking: BookingR
                 centre: str, a: Assignment, time: dt.datetime) -> CloudEvent[Any]:
     assert booking.slot_start is not None
     assert a.to_start is not None
+    assert is_moved(a.reason), f"{a.reason} is not a reason for a move"
     data = d.AppointmentRescheduled(
         booking_id=booking_id, centre_id=centre, outage_id=outage_id, plan_id=plan_id,
         service=booking.service, from_start=booking.slot_start, to_start=a.to_start,
@@ -45,6 +47,7 @@ def rescheduled(plan_id: str, outage_id: str, booking_id: str, booking: BookingR
 
 def unplaced(plan_id: str, outage_id: str, booking_id: str, centre: str, a: Assignment,
              time: dt.datetime) -> CloudEvent[Any]:
+    assert is_unplaced(a.reason), f"{a.reason} is not a reason for leaving unplaced"
     data = d.AppointmentUnplaced(booking_id=booking_id, centre_id=centre, outage_id=outage_id,
                                  plan_id=plan_id, reason=a.reason)
     event_id = derived_id(plan_id, "unplaced", booking_id)

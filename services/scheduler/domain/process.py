@@ -16,7 +16,7 @@ from services.scheduler.domain import outputs
 from services.scheduler.domain.displacement import conflicts, displaced
 from services.scheduler.domain.fold import Touched, apply
 from services.scheduler.domain.planning import build_instance
-from services.scheduler.domain.state import CentreState, Decision, PlanSummary
+from services.scheduler.domain.state import BatchNotes, CentreState, Decision, PlanSummary
 from services.scheduler.solver.advice import capacity_advice
 from services.scheduler.solver.greedy import greedy
 from services.scheduler.solver.model import Instance, Plan, Policy, SolveParams
@@ -37,27 +37,46 @@ class PlanningConfig:
 
 def process(state: CentreState, event: CloudEvent[Any], config: PlanningConfig,
             ) -> tuple[list[CloudEvent[Any]], list[PlanSummary]]:
-    """Apply `event` to `state` (in place) and return the output events it causes."""
+    """Apply `event` to `state` (in place) and return the output events it causes now;
+    what is decided once per batch waits for `settle`."""
     touched = apply(state, event)
+    _note(state, event, touched)
     out: list[CloudEvent[Any]] = []
     summaries = []
     for outage_id, booking_ids in displaced(state, touched, config.default_slot_min).items():
         plan_events, summary = _plan(state, event, outage_id, booking_ids, config)
         out += plan_events
         summaries.append(summary)
-    out += _conflict_events(state, event, touched)
     return out, summaries
 
 
-def _conflict_events(state: CentreState, event: CloudEvent[Any],
-                     touched: Touched) -> list[CloudEvent[Any]]:
-    slots = set(state.slots) if touched.everything else touched.slots
+def settle(state: CentreState, config: PlanningConfig,
+           ) -> tuple[list[CloudEvent[Any]], list[PlanSummary]]:
+    """What a whole input batch decides at this centre, once its events are applied:
+    one capacity conflict per slot whose count changed (not one per arriving booking)."""
+    notes = state.batch
+    out = _conflict_events(state, notes) if notes.cause is not None else []
+    notes.clear()
+    return out, []
+
+
+def _note(state: CentreState, event: CloudEvent[Any], touched: Touched) -> None:
+    notes = state.batch
+    notes.slots |= touched.slots
+    notes.everything = notes.everything or touched.everything
+    notes.cause = (event.id, event.time)
+
+
+def _conflict_events(state: CentreState, notes: BatchNotes) -> list[CloudEvent[Any]]:
+    assert notes.cause is not None
+    cause_id, time = notes.cause
+    slots = set(state.slots) if notes.everything else notes.slots
     return [
         outputs.capacity_conflict(
-            event.id,
+            cause_id,
             d.CapacityConflict(centre_id=state.centre_id, service=service, slot_start=start,
                                capacity=capacity, booked=booked),
-            event.time,
+            time,
         )
         for (service, start), capacity, booked in conflicts(state, slots)
     ]

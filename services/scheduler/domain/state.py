@@ -67,6 +67,22 @@ class Decision:
     to_start: dt.datetime | None = None
 
 
+@dataclass(slots=True)
+class BatchNotes:
+    """What one input batch did to a centre, for what is decided once per batch (settle).
+
+    Never stored: a batch is applied and written as one, and a replay applies it again."""
+
+    slots: set[SlotKey] = field(default_factory=set)  # slots whose count or capacity changed
+    everything: bool = False  # the centre or an outage changed: look at every slot
+    cause: tuple[str, dt.datetime] | None = None  # (id, time) of the batch's last event here
+
+    def clear(self) -> None:
+        self.slots.clear()
+        self.everything = False
+        self.cause = None
+
+
 @dataclass
 class CentreState:
     centre_id: str
@@ -79,6 +95,7 @@ class CentreState:
     conflicts: dict[SlotKey, tuple[int, int]] = field(default_factory=dict)
     # Derived index: active bookings per slot (rebuilt on load, kept by the fold).
     occupancy: dict[SlotKey, int] = field(default_factory=dict)
+    batch: BatchNotes = field(default_factory=BatchNotes)
     dirty_info: bool = False
     dirty_slots: set[SlotKey] = field(default_factory=set)
     dirty_bookings: set[str] = field(default_factory=set)

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from schemas.reasons import MovedReason, UnplacedReason
+
 
 class Policy(BaseModel):
     """The v1 rescheduling policy of CONTRACT.md; every figure is a setting."""
@@ -74,7 +76,7 @@ class Assignment(BaseModel):
 
     booking_id: str
     to_start: AwareDatetime | None
-    reason: str
+    reason: MovedReason | UnplacedReason
 
 
 class Plan(BaseModel):

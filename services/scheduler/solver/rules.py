@@ -8,6 +8,7 @@ must agree with them (the property tests check that they do).
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
+from schemas.reasons import MovedReason, UnplacedReason
 from services.scheduler.solver.model import Displaced, Instance, Policy, Slot
 
 MINUTE = timedelta(minutes=1)
@@ -112,7 +113,7 @@ def placement_cost(booking: Displaced, to_start: datetime, to_day: date, policy:
 # --- reasons ----------------------------------------------------------------------------
 
 
-def moved_reason(booking: Displaced, to_day: date) -> str:
+def moved_reason(booking: Displaced, to_day: date) -> MovedReason:
     # What the applicant is told about the new slot.
     if booking.deadline is not None and to_day > booking.deadline:
         return "deadline_missed"
@@ -123,7 +124,7 @@ def moved_reason(booking: Displaced, to_day: date) -> str:
     return "next_days"
 
 
-def unplaced_reason(in_group: bool, every_member_had_a_candidate: bool) -> str:
+def unplaced_reason(in_group: bool, every_member_had_a_candidate: bool) -> UnplacedReason:
     # A family that could each have been placed alone was unplaced to stay together.
     if in_group and every_member_had_a_candidate:
         return "group_cannot_stay_together"
