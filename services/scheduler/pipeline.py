@@ -23,9 +23,10 @@ from schemas.envelope import CloudEvent, EventError, parse_event
 from schemas.events import INPUT_ADAPTER, DeadLetterEvent
 from schemas.topics import INPUT_TOPICS, TOPIC_OF_TYPE, Topic
 from services.common import tracing
+from services.common.ids import derived_id
 from services.common.metrics import Metrics
 from services.common.tracing import Headers
-from services.scheduler.domain.outputs import SOURCE, derived_id
+from services.scheduler.domain.outputs import SOURCE
 from services.scheduler.domain.process import PlanningConfig, process, settle
 from services.scheduler.domain.routing import Route, route
 from services.scheduler.domain.state import CentreState, PlanSummary

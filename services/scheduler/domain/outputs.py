@@ -5,7 +5,6 @@ replay after a crash re-publishes identical events that consumers dedupe by id.
 """
 
 import datetime as dt
-import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,15 +13,11 @@ from schemas import events as e
 from schemas.envelope import CloudEvent
 from schemas.events import event_type_of
 from schemas.reasons import is_moved, is_unplaced
+from services.common.ids import derived_id
 from services.scheduler.domain.state import BookingRec, CentreState
 from services.scheduler.solver.model import Assignment
 
-NAMESPACE = uuid.UUID("5f1c1a52-8f0e-4d0a-9a57-6c7e5b0b9e10")
 SOURCE = "reslot/scheduler"
-
-
-def derived_id(*parts: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, "|".join(parts)))
 
 
 def _envelope(cls: type[CloudEvent[Any]], event_id: str, centre: str, time: dt.datetime,

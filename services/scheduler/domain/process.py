@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from schemas import data as d
 from schemas.envelope import CloudEvent
+from services.common.ids import derived_id
 from services.scheduler.domain import outputs
 from services.scheduler.domain.displacement import conflicts, displaced
 from services.scheduler.domain.fold import Touched, apply
@@ -84,7 +85,7 @@ def _conflict_events(state: CentreState, notes: BatchNotes) -> list[CloudEvent[A
 
 def _plan(state: CentreState, event: CloudEvent[Any], outage_id: str, booking_ids: list[str],
           config: PlanningConfig) -> tuple[list[CloudEvent[Any]], PlanSummary]:
-    plan_id = outputs.derived_id("plan", event.id, state.centre_id, outage_id)
+    plan_id = derived_id("plan", event.id, state.centre_id, outage_id)
     instance = build_instance(state, outage_id, booking_ids, event.time, config.policy,
                               config.default_slot_min)
     started = clock.perf_counter()
