@@ -104,7 +104,7 @@ def test_horizon_edge_is_inclusive() -> None:
 @given(st.integers(10, 400), st.integers(0, 10_000), st.floats(0.0, 0.6))
 def test_generated_centres_get_valid_plans(size: int, seed: int, share: float) -> None:
     # Families, members staying put, tight days: the repair and search paths, at random.
-    from services.scheduler.solver.generator import generate
+    from bench.generator import generate
 
     centre = generate(size, seed, share)
     plan = solve(centre, SolveParams(time_limit_s=0.3))

@@ -1,8 +1,8 @@
 """Array views of the centre's usable slots and of interchangeable displaced bookings.
 
 The solver prices thousands of (booking, slot) pairs; doing it on numpy arrays keeps the
-formulation in Python and the arithmetic in C. Every price here must equal the scalar
-cost in rules.py (the property tests compare them through the validator).
+formulation in Python and the arithmetic in C. Every price comes from cost.py, the same
+functions the validator applies to one booking at a time.
 """
 
 from bisect import bisect_right
@@ -13,14 +13,11 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 
-from services.scheduler.solver import rules
+from services.scheduler.solver import cost, rules
+from services.scheduler.solver.cost import NO_TRAVEL, BoolArray, IntArray
 from services.scheduler.solver.model import Displaced, Instance, Policy, Slot
 
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
-NO_DEADLINE = 10**8  # later than any local day ordinal: never late
 Window = tuple[int, int, int]  # (local day ordinal, first start minute, last start minute)
 NOWHERE: Window = (0, 1, 0)
 
@@ -34,6 +31,7 @@ class ServiceSlots:
     starts: tuple[datetime, ...]
     minute: IntArray  # start, minutes since the epoch
     day: IntArray  # local day ordinal
+    committed: BoolArray  # the day lies in a commitment window
     free: IntArray
 
     @property
@@ -49,7 +47,8 @@ class BookingClass:
     from_minute: int
     from_day: int  # local day ordinal
     weight: int
-    deadline: int  # local day ordinal, NO_DEADLINE when no candidate day can be late
+    travel: int  # local day ordinal, NO_TRAVEL when no candidate day can be late
+    committable: bool  # an official: the processing time depends on the new day
     reach: int  # slots[:reach] of the service lie within the horizon
     unplaced: int  # cost of leaving one member without a slot
     members: tuple[Displaced, ...]  # family members first, side by side
@@ -76,42 +75,49 @@ def service_slots(instance: Instance) -> dict[str, ServiceSlots]:
     by_service: dict[str, list[Slot]] = defaultdict(list)
     for slot in merged.values():
         by_service[slot.service].append(slot)
-    return {service: _table(service, slots) for service, slots in sorted(by_service.items())}
+    return {service: _table(service, slots, instance.policy)
+            for service, slots in sorted(by_service.items())}
 
 
-def _table(service: str, slots: list[Slot]) -> ServiceSlots:
+def _table(service: str, slots: list[Slot], policy: Policy) -> ServiceSlots:
     ordered = tuple(sorted(slots, key=lambda s: s.start))
+    day = np.array([s.day.toordinal() for s in ordered], dtype=np.int64)
     return ServiceSlots(
         service=service,
         slots=ordered,
         starts=tuple(s.start for s in ordered),
-        minute=np.array([rules.minute_of(s.start) for s in ordered], dtype=np.int64),
-        day=np.array([s.day.toordinal() for s in ordered], dtype=np.int64),
+        minute=np.array([cost.minute_of(s.start) for s in ordered], dtype=np.int64),
+        day=day,
+        committed=cost.committed(day, policy),
         free=np.array([s.free for s in ordered], dtype=np.int64),
     )
 
 
 class ClassKey(NamedTuple):
-    """Bookings with the same key are interchangeable: same origin, weight and lateness."""
+    """Bookings with the same key are interchangeable: same origin, weight, lateness and
+    cost of being left unplaced."""
 
     service: str
     from_start: datetime
     weight: int
-    deadline: int
+    travel: int
+    committable: bool
+    outage_day: int
     anchored_group: str  # "" unless the booking must join members who stay put
 
 
 def class_key(
     booking: Displaced, table: ServiceSlots | None, policy: Policy, anchored: bool = False
 ) -> ClassKey:
-    # A deadline no reachable day can pass is no deadline at all for the cost.
-    deadline = booking.deadline.toordinal() if booking.deadline is not None else NO_DEADLINE
-    if table is None or deadline >= table.last_day:
-        deadline = NO_DEADLINE
+    # A travel date whose earliest deadline no reachable day can pass is none at all for
+    # the cost; and then whether an official's window is kept does not matter either.
+    travel = cost.travel_ordinal(booking.travel_date)
+    can_change = cost.committable(booking.category)
+    if table is None or travel - cost.longest_processing(can_change, policy) >= table.last_day:
+        travel, can_change = NO_TRAVEL, False
     group = (booking.group_id or "") if anchored else ""
-    return ClassKey(
-        booking.service, booking.from_start, rules.weight(booking, policy), deadline, group
-    )
+    return ClassKey(booking.service, booking.from_start, cost.weight(booking.category, policy),
+                    travel, can_change, booking.outage_day.toordinal(), group)
 
 
 def family_windows(
@@ -138,7 +144,7 @@ def family_windows(
 
 
 def _near_anchors(anchors: tuple[tuple[datetime, date], ...], policy: Policy) -> Window:
-    minutes = [rules.minute_of(start) for start, _ in anchors]
+    minutes = [cost.minute_of(start) for start, _ in anchors]
     days = {day.toordinal() for _, day in anchors}
     if len(days) != 1 or max(minutes) - min(minutes) > policy.group_window_min:
         return NOWHERE  # the members who stay are already apart: nobody can join them
@@ -199,22 +205,22 @@ def _class(
     limit = first.from_start + timedelta(days=policy.horizon_days)
     return BookingClass(
         service=first.service,
-        from_minute=rules.minute_of(first.from_start),
+        from_minute=cost.minute_of(first.from_start),
         from_day=first.from_day.toordinal(),
         weight=key.weight,
-        deadline=key.deadline,
+        travel=key.travel,
+        committable=key.committable,
         reach=0 if table is None else bisect_right(table.starts, limit),
-        unplaced=rules.unplaced_cost(first, policy),
+        unplaced=int(cost.unplaced_cost(key.weight, first.from_day.toordinal(),
+                                        key.outage_day, policy)),
         members=tuple(members),
         window=window,
     )
 
 
 def class_costs(cls: BookingClass, table: ServiceSlots, policy: Policy) -> IntArray:
-    """What one member of the class pays in each reachable slot (rules.placement_cost)."""
-    minute = table.minute[: cls.reach]
-    day = table.day[: cls.reach]
-    day_change = np.where(day != cls.from_day, policy.day_change_penalty, 0)
-    late = np.maximum(0, day - cls.deadline) * policy.late_day_penalty
-    costs: IntArray = cls.weight * (np.abs(minute - cls.from_minute) + day_change + late)
-    return costs
+    """What one member of the class pays in each reachable slot (cost.placement_cost)."""
+    reach = cls.reach
+    return cost.placement_cost(cls.weight, cls.from_minute, cls.from_day, table.minute[:reach],
+                               table.day[:reach], table.committed[:reach], cls.travel,
+                               cls.committable, policy)
