@@ -83,6 +83,8 @@ class _Seats:
     def single(self, booking: Displaced) -> SlotRef | None:
         cls = self.costs.class_of[booking.booking_id]
         ranked, price = self._ranked(cls)
+        if len(ranked) == 0:
+            return None  # no usable slot of its service at all
         free = self.room.hard[cls.service]
         at = self.position.get(id(cls), 0)
         while at < len(ranked) and free[ranked[at]] <= 0:
