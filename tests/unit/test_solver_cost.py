@@ -93,9 +93,16 @@ def test_deadline_is_travel_minus_processing() -> None:
     assert int(cost.deadline(cost.NO_TRAVEL, False, True, POLICY)) > day("2999-12-31")
 
 
-def test_longest_processing_bounds_every_deadline() -> None:
-    assert cost.longest_processing(True, POLICY) == 30
-    assert cost.longest_processing(False, POLICY) == 15
+def test_never_late_on_any_of_the_days() -> None:
+    days = np.array([day("2025-04-30"), day("2025-05-02")])
+    committed = cost.committed(days, POLICY)
+    # Travel 1 June: deadline 17 May (standard) or 2 May outside the window (official).
+    travel = day("2025-06-01")
+    assert cost.never_late(travel, False, days, committed, POLICY)
+    assert cost.never_late(travel, True, days, committed, POLICY)
+    assert not cost.never_late(travel - 1, True, days, committed, POLICY)
+    assert cost.never_late(travel - 1, True, days[:1], committed[:1], POLICY)
+    assert cost.never_late(cost.NO_TRAVEL, True, days, committed, POLICY)
 
 
 def test_late_days_count_days_past_the_deadline() -> None:

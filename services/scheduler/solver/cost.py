@@ -117,16 +117,16 @@ def deadline(travel: Ints, committed: Bools, committable: Bools, policy: Policy)
     return np.asarray(travel - processing_days(committed, committable, policy), dtype=np.int64)
 
 
-def longest_processing(committable: bool, policy: Policy) -> int:
-    # The earliest deadline any day can have: past it no day of the table can be late.
-    if committable:
-        return max(policy.processing_days, policy.processing_days_uncommitted)
-    return policy.processing_days
-
-
 def late_days(to_day: Ints, deadline: Ints) -> IntArray:
     # Whole days past the deadline (0 when on time).
     return np.maximum(0, np.subtract(to_day, deadline))
+
+
+def never_late(travel: int, committable: bool, days: IntArray, committed: BoolArray,
+               policy: Policy) -> bool:
+    """No day of `days` (with their commitment) is past this travel date's deadline: the
+    lateness term is 0 wherever the booking goes among them."""
+    return not (late_days(days, deadline(travel, committed, committable, policy)) > 0).any()
 
 
 def changed_day(from_day: Ints, to_day: Ints) -> IntArray:

@@ -34,10 +34,6 @@ class ServiceSlots:
     committed: BoolArray  # the day lies in a commitment window
     free: IntArray
 
-    @property
-    def last_day(self) -> int:
-        return int(self.day[-1]) if len(self.day) else 0
-
 
 @dataclass(frozen=True)
 class BookingClass:
@@ -107,13 +103,19 @@ class ClassKey(NamedTuple):
 
 
 def class_key(
-    booking: Displaced, table: ServiceSlots | None, policy: Policy, anchored: bool = False
+    booking: Displaced, table: ServiceSlots | None, policy: Policy, anchored: bool = False,
+    never_late: dict[tuple[int, bool], bool] | None = None,
 ) -> ClassKey:
-    # A travel date whose earliest deadline no reachable day can pass is none at all for
-    # the cost; and then whether an official's window is kept does not matter either.
+    # A travel date whose deadline no day of the service can pass is none at all for the
+    # cost, and then whether an official's window is kept does not matter either: such
+    # bookings share a class. never_late caches the answer per (travel, category kind).
     travel = cost.travel_ordinal(booking.travel_date)
     can_change = cost.committable(booking.category)
-    if table is None or travel - cost.longest_processing(can_change, policy) >= table.last_day:
+    known = {} if never_late is None else never_late
+    if (travel, can_change) not in known:
+        known[(travel, can_change)] = table is None or cost.never_late(
+            travel, can_change, table.day, table.committed, policy)
+    if known[(travel, can_change)]:
         travel, can_change = NO_TRAVEL, False
     group = (booking.group_id or "") if anchored else ""
     return ClassKey(booking.service, booking.from_start, cost.weight(booking.category, policy),
@@ -182,9 +184,11 @@ def booking_classes(
     """
     windows = windows or {}
     grouped: dict[ClassKey, list[Displaced]] = defaultdict(list)
+    never_late: dict[str, dict[tuple[int, bool], bool]] = defaultdict(dict)
     for booking in bookings:
         anchored = booking.group_id is not None and booking.group_id in windows
-        key = class_key(booking, tables.get(booking.service), policy, anchored)
+        key = class_key(booking, tables.get(booking.service), policy, anchored,
+                        never_late[booking.service])
         grouped[key].append(booking)
     return [
         _class(key, sorted(grouped[key], key=family_order), tables, policy,
