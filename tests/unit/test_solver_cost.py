@@ -72,7 +72,7 @@ def test_committed_on_arrays_and_over_new_year() -> None:
     winter = Policy(commitment_windows=((1215, 115),))
     assert [bool(cost.committed(day(d), winter)) for d in
             ("2025-12-14", "2025-12-15", "2026-01-15", "2026-01-16")] == [False, True, True, False]
-    assert not cost.committed(days, Policy(commitment_windows=())).any()
+    assert cost.committed(days, Policy(commitment_windows=())).tolist() == [False] * 3
 
 
 # --- placement terms --------------------------------------------------------------------

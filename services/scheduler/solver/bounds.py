@@ -141,13 +141,17 @@ def _potentials(
     def column(values: list[int]) -> IntArray:
         return np.array(values, dtype=np.int64)[:, None]
 
-    priced = cost.placement_cost(
-        column([c.weight for c in part]), column([c.from_minute for c in part]),
-        column([c.from_day for c in part]), table.minute[None, :], table.day[None, :],
-        table.committed[None, :], column([c.travel for c in part]),
+    # placement_cost = distance_part + day_part, the day part priced once per day.
+    weight = column([c.weight for c in part])
+    per_day = cost.ints(cost.day_part(
+        weight, column([c.from_day for c in part]), table.days[None, :],
+        table.days_committed[None, :],
+        column([c.travel for c in part]),
         np.array([c.committable for c in part], dtype=np.bool_)[:, None], policy,
-    )
-    priced = priced + price[None, :]
+    ))
+    distance = cost.ints(cost.distance_part(weight, column([c.from_minute for c in part]),
+                                            table.minute[None, :]))
+    priced = distance + per_day[:, table.day_of] + price[None, :]
     reachable = np.arange(len(table.minute))[None, :] < column([c.reach for c in part])
     cheapest = np.where(reachable, priced, np.iinfo(np.int64).max).min(axis=1)
     unplaced = np.array([c.unplaced for c in part], dtype=np.int64)

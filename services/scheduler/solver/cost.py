@@ -19,6 +19,8 @@ the day only. Nothing else in the solver computes a cost.
 """
 
 from datetime import date, datetime
+from functools import lru_cache
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -27,8 +29,9 @@ from services.scheduler.solver.model import Displaced, MonthDay, Policy
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-Ints = int | IntArray
-Bools = bool | BoolArray
+Num = int | IntArray  # a figure, or one per element (they broadcast)
+Flag = bool | BoolArray
+Windows = tuple[tuple[MonthDay, MonthDay], ...]
 
 NO_TRAVEL = 10**8  # a travel day ordinal past any slot's day: never late
 COMMITTED_CATEGORY = "official"  # the only category whose processing time can change
@@ -53,6 +56,11 @@ def committable(category: str) -> bool:
     return category == COMMITTED_CATEGORY
 
 
+def ints(value: Num) -> IntArray:
+    # A term's result where the caller passed arrays (the terms take plain ints too).
+    return np.asarray(value, dtype=np.int64)
+
+
 def travel_ordinal(travel_date: date | None) -> int:
     return NO_TRAVEL if travel_date is None else travel_date.toordinal()
 
@@ -60,7 +68,7 @@ def travel_ordinal(travel_date: date | None) -> int:
 # --- commitment windows -----------------------------------------------------------------
 
 
-def parse_windows(text: str) -> tuple[tuple[MonthDay, MonthDay], ...]:
+def parse_windows(text: str) -> Windows:
     """'01-01..04-30,10-01..12-01' -> ((101, 430), (1001, 1201)); '' -> no window.
 
     Raises ValueError naming the part it cannot read: a bad setting stops the start."""
@@ -87,75 +95,102 @@ def _month_day(text: str, part: str) -> MonthDay:
     return int(month) * 100 + int(day)
 
 
-def committed(day: Ints, policy: Policy) -> BoolArray:
-    """Whether each local day lies in a commitment window (inclusive at both ends)."""
-    days = (np.asarray(day, dtype=np.int64) - _EPOCH).astype("datetime64[D]")
+def committed(day: Num, policy: Policy) -> Flag:
+    """Whether the local day (or each of an array of them) lies in a commitment window,
+    inclusive at both ends."""
+    if isinstance(day, int):
+        return _committed_day(day, policy.commitment_windows)
+    days = (day - _EPOCH).astype("datetime64[D]")
     months = days.astype("datetime64[M]")
     month_day = (months.astype(np.int64) % 12 + 1) * 100 + (
         (days - months.astype("datetime64[D]")).astype(np.int64) + 1
     )
-    inside = np.zeros(month_day.shape, dtype=np.bool_)
-    for lo, hi in policy.commitment_windows:
+    return _in_windows(month_day, np.zeros(month_day.shape, dtype=np.bool_),
+                       policy.commitment_windows)
+
+
+@lru_cache(maxsize=4096)
+def _committed_day(day: int, windows: Windows) -> bool:
+    # One day at a time (the validator asks once per decision): cached, days repeat.
+    when = date.fromordinal(day)
+    return bool(_in_windows(when.month * 100 + when.day, False, windows))
+
+
+def _in_windows(month_day: Num, inside: Flag, windows: Windows) -> Flag:
+    for lo, hi in windows:
         if lo <= hi:
-            inside |= (month_day >= lo) & (month_day <= hi)
+            inside = inside | ((month_day >= lo) & (month_day <= hi))
         else:  # e.g. 12-15..01-15, over New Year
-            inside |= (month_day >= lo) | (month_day <= hi)
+            inside = inside | (month_day >= lo) | (month_day <= hi)
     return inside
 
 
 # --- placement --------------------------------------------------------------------------
+# Plain operators only, so each term runs on Python ints (the validator, one booking at a
+# time) as fast as on numpy arrays (the flow).
 
 
-def processing_days(committed: Bools, committable: Bools, policy: Policy) -> IntArray:
+def magnitude(value: Num) -> Num:
+    # |value|, for an int and elementwise for an array alike (numpy's stubs type abs() of
+    # the union as object, hence the cast).
+    return cast(Num, abs(value))
+
+
+def positive_part(value: Num) -> Num:
+    # max(0, value), for an int and elementwise for an array alike.
+    if isinstance(value, int):
+        return value if value > 0 else 0
+    return np.maximum(value, 0)
+
+
+def processing_days(committed: Flag, committable: Flag, policy: Policy) -> Num:
     # An official outside every window waits longer for the visa; everyone else does not.
-    slower = np.logical_and(committable, np.logical_not(committed))
-    return np.where(slower, policy.processing_days_uncommitted, policy.processing_days)
+    slower = committable * (1 - committed)  # committable and not committed, as 0/1
+    extra = policy.processing_days_uncommitted - policy.processing_days
+    return policy.processing_days + extra * slower
 
 
-def deadline(travel: Ints, committed: Bools, committable: Bools, policy: Policy) -> IntArray:
+def deadline(travel: Num, committed: Flag, committable: Flag, policy: Policy) -> Num:
     """The last local day the appointment may take place: travel date - processing time."""
-    return np.asarray(travel - processing_days(committed, committable, policy), dtype=np.int64)
+    return travel - processing_days(committed, committable, policy)
 
 
-def late_days(to_day: Ints, deadline: Ints) -> IntArray:
+def late_days(to_day: Num, deadline: Num) -> Num:
     # Whole days past the deadline (0 when on time).
-    return np.maximum(0, np.subtract(to_day, deadline))
+    return positive_part(to_day - deadline)
 
 
 def never_late(travel: int, committable: bool, days: IntArray, committed: BoolArray,
                policy: Policy) -> bool:
     """No day of `days` (with their commitment) is past this travel date's deadline: the
     lateness term is 0 wherever the booking goes among them."""
-    return not (late_days(days, deadline(travel, committed, committable, policy)) > 0).any()
+    return not bool(np.any(late_days(days, deadline(travel, committed, committable, policy))))
 
 
-def changed_day(from_day: Ints, to_day: Ints) -> IntArray:
-    # 1 where the new slot is on another local day than the original, else 0.
-    return np.not_equal(from_day, to_day).astype(np.int64)
+def changed_day(from_day: Num, to_day: Num) -> Flag:
+    # Whether the new slot is on another local day than the original.
+    return to_day != from_day
 
 
-def distance_part(weight: Ints, from_minute: Ints, to_minute: Ints) -> IntArray:
+def distance_part(weight: Num, from_minute: Num, to_minute: Num) -> Num:
     """w x minutes between the original and the new start: the (day, slot) part."""
-    return np.asarray(weight * np.abs(np.subtract(to_minute, from_minute)), dtype=np.int64)
+    return weight * magnitude(to_minute - from_minute)
 
 
 def day_part(
-    weight: Ints, from_day: Ints, to_day: Ints, committed: Bools, travel: Ints,
-    committable: Bools, policy: Policy,
-) -> IntArray:
+    weight: Num, from_day: Num, to_day: Num, committed: Flag, travel: Num,
+    committable: Flag, policy: Policy,
+) -> Num:
     """w x (day change + lateness) on the new local day: the (class, day) part."""
     late = late_days(to_day, deadline(travel, committed, committable, policy))
-    return np.asarray(
-        weight * (policy.day_change_penalty * changed_day(from_day, to_day)
-                  + policy.late_day_penalty * late),
-        dtype=np.int64,
-    )
+    change: Num = policy.day_change_penalty * changed_day(from_day, to_day)
+    return weight * (change + policy.late_day_penalty * late)
 
 
 def placement_cost(
-    weight: Ints, from_minute: Ints, from_day: Ints, to_minute: Ints, to_day: Ints,
-    committed: Bools, travel: Ints, committable: Bools, policy: Policy,
-) -> IntArray:
+    weight: Num, from_minute: Num, from_day: Num, to_minute: Num, to_day: Num,
+    committed: Flag, travel: Num, committable: Flag, policy: Policy,
+) -> Num:
     """The whole cost of placing one booking: distance_part + day_part."""
     return distance_part(weight, from_minute, to_minute) + day_part(
         weight, from_day, to_day, committed, travel, committable, policy
@@ -165,12 +200,11 @@ def placement_cost(
 # --- unplaced ---------------------------------------------------------------------------
 
 
-def unplaced_cost(weight: Ints, from_day: Ints, outage_day: Ints, policy: Policy) -> IntArray:
+def unplaced_cost(weight: Num, from_day: Num, outage_day: Num, policy: Policy) -> Num:
     """Leaving someone without a slot (a person must call) is the worst outcome; the
     nearer their original date to the outage's start, the worse (v1.1 fairness)."""
-    waited = np.subtract(from_day, outage_day)
-    fairness = policy.fairness_day_penalty * np.maximum(0, policy.horizon_days - waited)
-    return np.asarray(weight * (policy.unplaced_penalty + fairness), dtype=np.int64)
+    short = positive_part(policy.horizon_days - (from_day - outage_day))
+    return weight * (policy.unplaced_penalty + policy.fairness_day_penalty * short)
 
 
 # --- one booking, for the validator, the reasons and the advice --------------------------

@@ -192,15 +192,15 @@ class _Blocks:
 def _day_blocks(col: _ClassColumns, days: _Days, policy: Policy) -> _Blocks:
     end = np.maximum(np.minimum(days.end[None, :], col.reach), days.first[None, :])
     free = days.prefix_free[end] - days.prefix_free[days.first][None, :]
-    day = cost.day_part(col.weight, col.day, days.ordinal[None, :], days.committed[None, :],
-                        col.travel, col.committable, policy)
+    day = cost.ints(cost.day_part(col.weight, col.day, days.ordinal[None, :],
+                                  days.committed[None, :], col.travel, col.committable, policy))
     later = days.ordinal[None, :] > col.day
     earlier = days.ordinal[None, :] < col.day
     same = ~later & ~earlier
     # Times move linearly: on another day the nearest start is the day's first (later
     # days) or last (earlier days), the farthest the other end.
-    to_base = cost.distance_part(col.weight, col.minute, days.base[None, :])
-    to_top = cost.distance_part(col.weight, col.minute, days.top[None, :])
+    to_base = cost.ints(cost.distance_part(col.weight, col.minute, days.base[None, :]))
+    to_top = cost.ints(cost.distance_part(col.weight, col.minute, days.top[None, :]))
     low = np.where(later, to_base, np.where(earlier, to_top, 0)) + day
     high = np.where(later, to_top, np.where(earlier, to_base, np.maximum(to_base, to_top))) + day
     empty = free <= 0
@@ -241,7 +241,8 @@ def _hub_arcs(
         minute = days.minute[span]
         near_end = days.base[rest] if hub_code % 2 else days.top[rest]
         net.add(FROM_HUB, np.full(len(minute), hub, dtype=np.int64), days.nodes[span],
-                net.open_caps(len(minute)), cost.distance_part(weight, int(near_end), minute))
+                net.open_caps(len(minute)),
+                cost.ints(cost.distance_part(weight, int(near_end), minute)))
 
 
 def _direct_arcs(
@@ -250,8 +251,8 @@ def _direct_arcs(
 ) -> None:
     for row, day_index in zip(*(a.tolist() for a in np.nonzero(direct)), strict=True):
         span = slice(int(days.first[day_index]), int(blocks.end[row, day_index]))
-        price = cost.distance_part(int(col.weight[row, 0]), int(col.minute[row, 0]),
-                                   days.minute[span]) + blocks.day[row, day_index]
+        price = cost.ints(cost.distance_part(int(col.weight[row, 0]), int(col.minute[row, 0]),
+                                             days.minute[span])) + blocks.day[row, day_index]
         worth = (price <= tau[row]) & (price < col.unplaced[row])
         count = int(worth.sum())
         net.add(DIRECT, np.full(count, class_nodes[row], dtype=np.int64),
@@ -271,9 +272,9 @@ def _window_arcs(
         return
     span = slice(int(days.first[at[0]]), min(int(days.end[at[0]]), reach))
     minute = days.minute[span]
-    price = cost.placement_cost(cls.weight, cls.from_minute, cls.from_day, minute, day,
-                                bool(days.committed[at[0]]), cls.travel, cls.committable,
-                                policy)
+    price = cost.ints(cost.placement_cost(
+        cls.weight, cls.from_minute, cls.from_day, minute, day, bool(days.committed[at[0]]),
+        cls.travel, cls.committable, policy))
     fits = (minute >= lo) & (minute <= hi) & (price < cls.unplaced)
     count = int(fits.sum())
     net.add(DIRECT, np.full(count, node, dtype=np.int64), days.nodes[span][fits],

@@ -33,6 +33,9 @@ class ServiceSlots:
     day: IntArray  # local day ordinal
     committed: BoolArray  # the day lies in a commitment window
     free: IntArray
+    days: IntArray  # the distinct local days, sorted
+    days_committed: BoolArray  # per distinct day: in a commitment window
+    day_of: IntArray  # per slot, its day's position in `days`
 
 
 @dataclass(frozen=True)
@@ -78,14 +81,19 @@ def service_slots(instance: Instance) -> dict[str, ServiceSlots]:
 def _table(service: str, slots: list[Slot], policy: Policy) -> ServiceSlots:
     ordered = tuple(sorted(slots, key=lambda s: s.start))
     day = np.array([s.day.toordinal() for s in ordered], dtype=np.int64)
+    days, day_of = np.unique(day, return_inverse=True)
+    days_committed = np.asarray(cost.committed(days.astype(np.int64), policy), dtype=np.bool_)
     return ServiceSlots(
         service=service,
         slots=ordered,
         starts=tuple(s.start for s in ordered),
         minute=np.array([cost.minute_of(s.start) for s in ordered], dtype=np.int64),
         day=day,
-        committed=cost.committed(day, policy),
+        committed=days_committed[day_of.reshape(-1)],
         free=np.array([s.free for s in ordered], dtype=np.int64),
+        days=days.astype(np.int64),
+        days_committed=days_committed,
+        day_of=day_of.astype(np.int64).reshape(-1),
     )
 
 
@@ -225,6 +233,6 @@ def _class(
 def class_costs(cls: BookingClass, table: ServiceSlots, policy: Policy) -> IntArray:
     """What one member of the class pays in each reachable slot (cost.placement_cost)."""
     reach = cls.reach
-    return cost.placement_cost(cls.weight, cls.from_minute, cls.from_day, table.minute[:reach],
-                               table.day[:reach], table.committed[:reach], cls.travel,
-                               cls.committable, policy)
+    return cost.ints(cost.placement_cost(
+        cls.weight, cls.from_minute, cls.from_day, table.minute[:reach], table.day[:reach],
+        table.committed[:reach], cls.travel, cls.committable, policy))
