@@ -4,6 +4,7 @@ validator's catches. The cost terms have theirs in test_solver_cost.py."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from services.scheduler.solver import rules
 from services.scheduler.solver.model import (
@@ -100,6 +101,13 @@ def test_group_all_or_nothing() -> None:
     assert rules.group_all_or_nothing([True, True])
     assert rules.group_all_or_nothing([False, False])
     assert not rules.group_all_or_nothing([True, False])
+
+
+def test_a_stale_field_is_refused_not_ignored() -> None:
+    # v1's precomputed `deadline` is gone (an official's depends on the new day): a caller
+    # still passing it must fail, not be planned as if it had no travel date.
+    with pytest.raises(ValidationError, match="deadline"):
+        Displaced.model_validate({**booking("b").model_dump(), "deadline": date(2025, 3, 12)})
 
 
 # --- reasons ----------------------------------------------------------------------------

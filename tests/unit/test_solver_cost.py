@@ -35,6 +35,19 @@ def test_only_officials_are_committable() -> None:
     assert not cost.committable("medical")
 
 
+def test_travel_ordinal_none_is_never_late() -> None:
+    assert cost.travel_ordinal(date(2025, 5, 20)) == day("2025-05-20")
+    assert cost.travel_ordinal(None) == cost.NO_TRAVEL > day("9999-12-31")
+
+
+def test_magnitude_and_positive_part_on_ints_and_arrays() -> None:
+    assert (cost.magnitude(-7), cost.magnitude(7)) == (7, 7)
+    assert (cost.positive_part(-7), cost.positive_part(0), cost.positive_part(7)) == (0, 0, 7)
+    values = np.array([-7, 0, 7])
+    assert cost.ints(cost.magnitude(values)).tolist() == [7, 0, 7]
+    assert cost.ints(cost.positive_part(values)).tolist() == [0, 0, 7]
+
+
 # --- commitment windows -----------------------------------------------------------------
 
 
