@@ -197,3 +197,10 @@ def test_a_booking_moved_before_is_moved_again() -> None:
     plan = solved(centre)
     assert [a.reason for a in plan.assignments] == ["moved_again"]
     assert [a.reason for a in greedy(centre).assignments] == ["moved_again"]
+
+
+def test_greedy_fallback_also_gives_the_place_to_the_earlier_original() -> None:
+    # Ids in the other order, so that only the original slot can decide.
+    centre = instance([booking("a-late", day=11), booking("b-early", day=10)], [slot(12, 10)])
+    assert moved_to(greedy(centre)) == {"a-late": None, "b-early": at(12, 10)}
+    assert moved_to(solved(centre)) == {"a-late": None, "b-early": at(12, 10)}

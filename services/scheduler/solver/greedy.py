@@ -1,11 +1,13 @@
 """The baseline a dispatcher would apply by hand, for comparison in the bench.
 
-Bookings in priority order (weight, then nearest travel date, then booking id) each take the
-free slot cheapest for them; a family is seated together, in its cheapest window with
-room, when its first member's turn comes, or is left unplaced together.
+Bookings in priority order (weight, then nearest travel date, then earliest original slot
+as the v1.1 fairness rule, then booking id) each take the free slot cheapest for them; a
+family is seated together, in its cheapest window with room, when its first member's turn
+comes, or is left unplaced together.
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 from time import perf_counter
 
 import numpy as np
@@ -51,9 +53,9 @@ def greedy(instance: Instance) -> Plan:
                 solve_ms=round((perf_counter() - started) * 1000))
 
 
-def _priority(booking: Displaced, policy: Policy) -> tuple[int, int, str]:
+def _priority(booking: Displaced, policy: Policy) -> tuple[int, int, datetime, str]:
     travel = booking.travel_date.toordinal() if booking.travel_date is not None else NEVER
-    return (-weight(booking.category, policy), travel, booking.booking_id)
+    return (-weight(booking.category, policy), travel, booking.from_start, booking.booking_id)
 
 
 def _turns(instance: Instance, together: Sequence[Family]) -> list[Displaced | Family]:
