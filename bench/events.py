@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bench.generator import generate
 from schemas.topics import Topic
 from services.common.kafka import Outgoing
-from services.scheduler.solver.generator import generate
-from services.scheduler.solver.model import Displaced, Policy
+from services.scheduler.solver.model import Displaced
 
 TZ_NAME = "Africa/Algiers"
 TZ = ZoneInfo(TZ_NAME)
@@ -102,8 +102,7 @@ def _displaced_booking(centre_id: str, n: int, b: Displaced, time: dt.datetime) 
                             "category": b.category, "applicant": applicant(n)}
     if b.group_id is not None:
         data["group_id"] = b.group_id
-    if b.deadline is not None:
-        travel = b.deadline + dt.timedelta(days=Policy().processing_days)
-        data["travel_date"] = travel.isoformat()
+    if b.travel_date is not None:
+        data["travel_date"] = b.travel_date.isoformat()
     return Outgoing(Topic.BOOKINGS, centre_id, event(
         "visa.booking.created.v1", f"{b.booking_id}-created", centre_id, time, data))

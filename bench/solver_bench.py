@@ -17,9 +17,9 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.generator import generate
 from bench.report import dict_table
 from services.scheduler.solver import SolveParams, greedy, solve, validate
-from services.scheduler.solver.generator import generate
 
 # displaced bookings -> (gap target %, solve time target s); the time target is the limit.
 TARGETS = {1500: (0.1, 1.0), 5000: (0.1, 1.0), 20000: (0.5, 3.0)}

@@ -18,6 +18,7 @@ from services.scheduler.consumer import Applier, Positions
 from services.scheduler.domain.process import PlanningConfig
 from services.scheduler.pipeline import SCHEDULER_TOPICS, Pipeline
 from services.scheduler.relay import Relay
+from services.scheduler.solver.cost import parse_windows
 from services.scheduler.solver.model import Policy, SolveParams
 from services.scheduler.solver.solve import solve
 from services.scheduler.store.sql import SchedulerStore
@@ -27,9 +28,18 @@ GROUP = "reslot-scheduler"
 
 
 def planning_config(settings: Settings) -> PlanningConfig:
+    """The policy and solver of the settings; ValueError (said at start) for a malformed
+    RESLOT_COMMITMENT_WINDOWS."""
+    try:
+        windows = parse_windows(settings.commitment_windows)
+    except ValueError as exc:
+        raise ValueError(f"RESLOT_COMMITMENT_WINDOWS: {exc}") from None
     policy = Policy(
         horizon_days=settings.horizon_days, processing_days=settings.processing_days,
+        processing_days_uncommitted=settings.processing_days_uncommitted,
+        commitment_windows=windows,
         group_window_min=settings.group_window_min, unplaced_penalty=settings.unplaced_penalty,
+        fairness_day_penalty=settings.fairness_day_penalty,
         day_change_penalty=settings.day_change_penalty,
         late_day_penalty=settings.late_day_penalty,
     )

@@ -1,8 +1,10 @@
-"""One test per rescheduling rule (feasible and infeasible), and the validator's catches."""
+"""One test per rescheduling rule (feasible and infeasible), per reason code, and the
+validator's catches. The cost terms have theirs in test_solver_cost.py."""
 
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from services.scheduler.solver import rules
 from services.scheduler.solver.model import (
@@ -29,11 +31,15 @@ def slot(day: int, hour: int, minute: int = 0, free: int = 1, service: str = "sh
 def booking(
     booking_id: str, day: int = 10, hour: int = 10, minute: int = 0, category: str = "standard",
     deadline: int | None = None, group: str | None = None, service: str = "short_stay",
+    outage_day: int = 10, moved_before: bool = False,
 ) -> Displaced:
+    """A booking of 10 March 2025 displaced by an outage starting that day; `deadline`, a
+    day of March, sets the travel date processing_days (15) later."""
+    travel = None if deadline is None else date(2025, 3, deadline) + timedelta(days=15)
     return Displaced(
         booking_id=booking_id, service=service, from_start=at(day, hour, minute),
-        from_day=date(2025, 3, day), category=category,
-        deadline=None if deadline is None else date(2025, 3, deadline), group_id=group,
+        from_day=date(2025, 3, day), category=category, outage_day=date(2025, 3, outage_day),
+        travel_date=travel, group_id=group, moved_before=moved_before,
     )
 
 
@@ -97,39 +103,50 @@ def test_group_all_or_nothing() -> None:
     assert not rules.group_all_or_nothing([True, False])
 
 
-# --- cost terms -------------------------------------------------------------------------
+def test_a_stale_field_is_refused_not_ignored() -> None:
+    # v1's precomputed `deadline` is gone (an official's depends on the new day): a caller
+    # still passing it must fail, not be planned as if it had no travel date.
+    with pytest.raises(ValidationError, match="deadline"):
+        Displaced.model_validate({**booking("b").model_dump(), "deadline": date(2025, 3, 12)})
 
 
-def test_displacement_cost_counts_minutes_and_day_change() -> None:
-    standard = booking("b", hour=10)
-    assert rules.displacement_cost(standard, at(10, 10, 45), date(2025, 3, 10), POLICY) == 45
-    assert rules.displacement_cost(standard, at(11, 10), date(2025, 3, 11), POLICY) == 1440 + 240
-    assert rules.displacement_cost(standard, at(10, 9), date(2025, 3, 10), POLICY) == 60
-    medical = booking("m", category="medical")
-    assert rules.displacement_cost(medical, at(10, 10, 45), date(2025, 3, 10), POLICY) == 3 * 45
-
-
-def test_lateness_cost_per_day_past_deadline() -> None:
-    assert rules.lateness_cost(booking("b"), date(2025, 3, 20), POLICY) == 0
-    on_time = booking("b", deadline=12)
-    assert rules.lateness_cost(on_time, date(2025, 3, 12), POLICY) == 0
-    assert rules.lateness_cost(on_time, date(2025, 3, 14), POLICY) == 2 * 1440
-    official = booking("o", category="official", deadline=12)
-    assert rules.lateness_cost(official, date(2025, 3, 13), POLICY) == 2 * 1440
-
-
-def test_unplaced_cost_is_weighted() -> None:
-    assert rules.unplaced_cost(booking("b"), POLICY) == 100_000
-    assert rules.unplaced_cost(booking("m", category="medical"), POLICY) == 300_000
+# --- reasons ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("deadline", "to_day", "reason"),
     [(None, 10, "same_day"), (None, 11, "next_days"), (12, 11, "deadline_kept"),
-     (12, 13, "deadline_missed"), (12, 10, "same_day")],
+     (12, 13, "deadline_missed"), (12, 10, "same_day"), (None, 9, "earlier_day"),
+     (12, 9, "earlier_day"), (8, 9, "deadline_missed")],
 )
 def test_moved_reason(deadline: int | None, to_day: int, reason: str) -> None:
-    assert rules.moved_reason(booking("b", deadline=deadline), date(2025, 3, to_day)) == reason
+    moved = booking("b", deadline=deadline)
+    assert rules.moved_reason(moved, date(2025, 3, to_day), POLICY) == reason
+
+
+@pytest.mark.parametrize(
+    ("deadline", "to_day", "reason"),
+    [(None, 10, "moved_again"), (None, 11, "moved_again"), (None, 9, "moved_again"),
+     (12, 11, "moved_again"), (12, 13, "deadline_missed")],
+)
+def test_moved_again_outranks_all_but_a_missed_deadline(
+    deadline: int | None, to_day: int, reason: str
+) -> None:
+    again = booking("b", deadline=deadline, moved_before=True)
+    assert rules.moved_reason(again, date(2025, 3, to_day), POLICY) == reason
+
+
+def test_an_official_misses_the_deadline_when_the_new_day_loses_the_commitment() -> None:
+    # Travel 20 May: by 30 April (committed, 15 days) still in time; 2 May (30 days) late.
+    official = Displaced(
+        booking_id="o", service="short_stay", from_start=datetime(2025, 4, 29, 9, tzinfo=UTC),
+        from_day=date(2025, 4, 29), category="official", outage_day=date(2025, 4, 29),
+        travel_date=date(2025, 5, 20),
+    )
+    assert rules.moved_reason(official, date(2025, 4, 30), POLICY) == "deadline_kept"
+    assert rules.moved_reason(official, date(2025, 5, 2), POLICY) == "deadline_missed"
+    standard = official.model_copy(update={"category": "standard"})
+    assert rules.moved_reason(standard, date(2025, 5, 2), POLICY) == "deadline_kept"
 
 
 def test_unplaced_reason() -> None:
@@ -157,7 +174,7 @@ def plan(moves: dict[str, datetime | None], centre: Instance = CENTRE) -> Plan:
             booking_id=booking_id, to_start=start,
             reason=("group_cannot_stay_together" if bookings[booking_id].group_id
                     else "no_capacity_in_horizon") if start is None
-            else rules.moved_reason(bookings[booking_id], days.get(start, start.date())),
+            else rules.moved_reason(bookings[booking_id], days.get(start, start.date()), POLICY),
         )
         for booking_id, start in sorted(moves.items())
     )

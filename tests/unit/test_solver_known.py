@@ -1,9 +1,9 @@
 """Small centres whose best plan is known by hand."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from services.scheduler.solver import SolveParams, capacity_advice, greedy, solve, validate
-from services.scheduler.solver.model import Instance, Plan
+from services.scheduler.solver.model import Displaced, Instance, Plan, Slot
 from tests.unit.test_rules import at, booking, instance, slot
 
 PARAMS = SolveParams(time_limit_s=1.0)
@@ -59,7 +59,7 @@ def test_deadline_pulls_the_move_earlier() -> None:
     centre = instance([booking("b", deadline=10)], [slot(9, 10), slot(11, 10)])
     plan = solved(centre)
     assert moved_to(plan) == {"b": at(9, 10)}
-    assert plan.assignments[0].reason == "deadline_kept"
+    assert plan.assignments[0].reason == "earlier_day"
 
 
 def test_no_room_leaves_the_booking_unplaced_and_asks_for_a_place() -> None:
@@ -111,3 +111,96 @@ def test_service_without_slots_leaves_its_bookings_unplaced() -> None:
     plan = solved(centre)
     assert moved_to(plan) == {"p": None, "s": at(10, 12)}
     assert plan.status == "optimal"
+
+
+# --- v1.1: fairness under shortage ------------------------------------------------------
+
+
+def test_fairness_the_earlier_original_keeps_the_only_place() -> None:
+    # v1 gave the place to "late" (its move is shorter); v1.1 to "early", whose slot was
+    # nearer the outage's start. The infeasible half: "late" is left unplaced.
+    centre = instance([booking("early", day=10), booking("late", day=11)], [slot(12, 10)])
+    plan = solved(centre)
+    assert moved_to(plan) == {"early": at(12, 10), "late": None}
+    assert plan.cost == (2 * 1440 + 240) + 100_000 + 2880 * 29
+    assert (plan.status, plan.bound) == ("optimal", plan.cost)
+    assert greedy(centre).cost >= plan.cost
+
+
+def test_fairness_with_room_for_both_places_both() -> None:
+    centre = instance([booking("early", day=10), booking("late", day=11)],
+                      [slot(12, 10, free=2)])
+    assert moved_to(solved(centre)) == {"early": at(12, 10), "late": at(12, 10)}
+
+
+def test_fairness_between_families_the_earlier_family_keeps_the_places() -> None:
+    centre = instance(
+        [booking("a1", day=10, group="early"), booking("a2", day=10, group="early"),
+         booking("b1", day=11, group="late"), booking("b2", day=11, group="late")],
+        [slot(12, 10, free=2)],
+    )
+    plan = solved(centre)
+    assert moved_to(plan) == {"a1": at(12, 10), "a2": at(12, 10), "b1": None, "b2": None}
+    assert plan.status == "optimal"
+
+
+def test_fairness_does_not_outweigh_priority() -> None:
+    # A medical booking later in the outage still comes before an earlier standard one.
+    centre = instance([booking("early", day=10), booking("medical", day=11, category="medical")],
+                      [slot(12, 10)])
+    assert moved_to(solved(centre)) == {"early": None, "medical": at(12, 10)}
+
+
+# --- v1.1: commitment windows and reasons -----------------------------------------------
+
+
+def utc(day: str, hour: int) -> datetime:
+    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
+
+
+def spring(category: str, slots: list[str]) -> Instance:
+    # Displaced on 30 April, travelling on 20 May; free places on the given days at 10:00.
+    start = utc("2025-04-30", 10)
+    who = Displaced(booking_id="o", service="short_stay", from_start=start,
+                    from_day=start.date(), category=category, outage_day=start.date(),
+                    travel_date=date(2025, 5, 20))
+    return Instance(
+        centre_id="c1", earliest=utc("2025-04-20", 0), bookings=(who,),
+        slots=tuple(Slot(service="short_stay", start=utc(d, 10),
+                         day=date.fromisoformat(d), free=1) for d in slots))
+
+
+def test_an_official_goes_earlier_to_keep_the_commitment() -> None:
+    # 1 May is nearer, but outside the window an official's visa takes 30 days: 11 days
+    # late. 28 April keeps the 15 days: the plan moves them two days earlier.
+    plan = solved(spring("official", ["2025-04-28", "2025-05-01"]))
+    assert moved_to(plan) == {"o": utc("2025-04-28", 10)}
+    assert plan.assignments[0].reason == "earlier_day"
+    assert plan.cost == 2 * (2 * 1440 + 240)
+
+
+def test_a_standard_booking_takes_the_nearer_day_past_the_window() -> None:
+    plan = solved(spring("standard", ["2025-04-28", "2025-05-01"]))
+    assert moved_to(plan) == {"o": utc("2025-05-01", 10)}
+    assert plan.assignments[0].reason == "deadline_kept"
+
+
+def test_an_official_with_no_room_in_the_window_misses_the_deadline() -> None:
+    plan = solved(spring("official", ["2025-05-02"]))
+    assert moved_to(plan) == {"o": utc("2025-05-02", 10)}
+    assert plan.assignments[0].reason == "deadline_missed"
+    assert plan.cost == 2 * (2 * 1440 + 240) + 2 * 1440 * 12
+
+
+def test_a_booking_moved_before_is_moved_again() -> None:
+    centre = instance([booking("b", moved_before=True)], [slot(11, 10)])
+    plan = solved(centre)
+    assert [a.reason for a in plan.assignments] == ["moved_again"]
+    assert [a.reason for a in greedy(centre).assignments] == ["moved_again"]
+
+
+def test_greedy_fallback_also_gives_the_place_to_the_earlier_original() -> None:
+    # Ids in the other order, so that only the original slot can decide.
+    centre = instance([booking("a-late", day=11), booking("b-early", day=10)], [slot(12, 10)])
+    assert moved_to(greedy(centre)) == {"a-late": None, "b-early": at(12, 10)}
+    assert moved_to(solved(centre)) == {"a-late": None, "b-early": at(12, 10)}

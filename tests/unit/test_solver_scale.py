@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.generator import generate
 from services.scheduler.solver import Plan, SolveParams, greedy, solve, validate
-from services.scheduler.solver.generator import generate
 
 
 def same_decisions(first: Plan, second: Plan) -> bool:
@@ -46,7 +46,7 @@ def test_a_fresh_process_reaches_the_same_plan() -> None:
     # A replay after a crash runs in a new process, with another string hash seed.
     code = (
         "from services.scheduler.solver import solve, SolveParams\n"
-        "from services.scheduler.solver.generator import generate\n"
+        "from bench.generator import generate\n"
         "plan = solve(generate(40, seed=14, groups_share=0.5), SolveParams(time_limit_s=0.5))\n"
         "print(plan.model_copy(update={'solve_ms': 0}).model_dump_json())\n"
     )

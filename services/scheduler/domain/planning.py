@@ -21,7 +21,8 @@ def build_instance(
     tz = ZoneInfo(state.info.timezone)
     outage = state.outages[outage_id]
     earliest = now.astimezone(dt.UTC) + dt.timedelta(minutes=outage.notice_min)
-    displaced = [_displaced(state, b, tz, policy) for b in sorted(booking_ids)]
+    outage_day = outage.start.astimezone(tz).date()
+    displaced = [_displaced(state, b, tz, outage_day) for b in sorted(booking_ids)]
     services = {b.service for b in displaced}
     latest = max(b.from_start for b in displaced) + dt.timedelta(days=policy.horizon_days)
     return Instance(
@@ -34,22 +35,22 @@ def build_instance(
     )
 
 
-def _displaced(state: CentreState, booking_id: str, tz: ZoneInfo, policy: Policy) -> Displaced:
+def _displaced(
+    state: CentreState, booking_id: str, tz: ZoneInfo, outage_day: dt.date
+) -> Displaced:
     booking = state.bookings[booking_id]
     assert booking.slot_start is not None
-    deadline = (
-        booking.travel_date - dt.timedelta(days=policy.processing_days)
-        if booking.travel_date is not None
-        else None
-    )
+    decided = state.decisions.get(booking_id)
     return Displaced(
         booking_id=booking_id,
         service=booking.service,
         from_start=booking.slot_start,
         from_day=booking.slot_start.astimezone(tz).date(),
         category=booking.category,
-        deadline=deadline,
+        outage_day=outage_day,
+        travel_date=booking.travel_date,
         group_id=booking.group_id,
+        moved_before=decided is not None and decided.kind == "moved",
     )
 
 

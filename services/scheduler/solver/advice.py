@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from datetime import date, datetime
 
 from services.scheduler.solver import rules
+from services.scheduler.solver.cost import booking_placement
 from services.scheduler.solver.model import Displaced, Instance, Plan
 
 Starts = dict[str, list[tuple[datetime, date]]]
@@ -26,7 +27,7 @@ def capacity_advice(instance: Instance, plan: Plan) -> list[tuple[date, str, int
             continue
         if booking.group_id is None:
             alike = (booking.service, booking.from_start, booking.from_day,
-                     rules.weight(booking, instance.policy), booking.deadline)
+                     booking.category, booking.travel_date)
             if alike not in known:
                 known[alike] = _cheapest_day([booking], starts, instance, None)
             day = known[alike]
@@ -63,7 +64,7 @@ def _cheapest_day(
             if only is not None and day not in only:
                 continue
             if rules.within_horizon(member, start, instance.policy):
-                cost = rules.placement_cost(member, start, day, instance.policy)
+                cost = booking_placement(member, start, day, instance.policy)
                 best[day] = min(cost, best.get(day, cost))
         totals = best if totals is None else {
             d: c + best[d] for d, c in totals.items() if d in best

@@ -13,16 +13,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from services.scheduler.solver import cost
+from services.scheduler.solver.cost import IntArray
 from services.scheduler.solver.families import (
     Family,
     MemberCosts,
     ReducedCosts,
     Room,
-    best_window,
 )
 from services.scheduler.solver.flow import FlowResult, min_cost_placement
 from services.scheduler.solver.model import Policy
-from services.scheduler.solver.tables import BookingClass, IntArray, ServiceSlots, class_costs
+from services.scheduler.solver.seating import best_window
+from services.scheduler.solver.tables import BookingClass, ServiceSlots, class_costs
 
 
 @dataclass(frozen=True)
@@ -139,12 +141,17 @@ def _potentials(
     def column(values: list[int]) -> IntArray:
         return np.array(values, dtype=np.int64)[:, None]
 
-    minute, day = table.minute[None, :], table.day[None, :]
+    # placement_cost = distance_part + day_part, the day part priced once per day.
     weight = column([c.weight for c in part])
-    change = np.where(day != column([c.from_day for c in part]), policy.day_change_penalty, 0)
-    late = np.maximum(0, day - column([c.deadline for c in part])) * policy.late_day_penalty
-    priced = weight * (np.abs(minute - column([c.from_minute for c in part])) + change + late)
-    priced = priced + price[None, :]
+    per_day = cost.ints(cost.day_part(
+        weight, column([c.from_day for c in part]), table.days[None, :],
+        table.days_committed[None, :],
+        column([c.travel for c in part]),
+        np.array([c.committable for c in part], dtype=np.bool_)[:, None], policy,
+    ))
+    distance = cost.ints(cost.distance_part(weight, column([c.from_minute for c in part]),
+                                            table.minute[None, :]))
+    priced = distance + per_day[:, table.day_of] + price[None, :]
     reachable = np.arange(len(table.minute))[None, :] < column([c.reach for c in part])
     cheapest = np.where(reachable, priced, np.iinfo(np.int64).max).min(axis=1)
     unplaced = np.array([c.unplaced for c in part], dtype=np.int64)

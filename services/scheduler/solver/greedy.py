@@ -1,23 +1,25 @@
 """The baseline a dispatcher would apply by hand, for comparison in the bench.
 
-Bookings in priority order (weight, then nearest deadline, then booking id) each take the
-free slot cheapest for them; a family is seated together, in its cheapest window with
-room, when its first member's turn comes, or is left unplaced together.
+Bookings in priority order (weight, then nearest travel date, then earliest original slot
+as the v1.1 fairness rule, then booking id) each take the free slot cheapest for them; a
+family is seated together, in its cheapest window with room, when its first member's turn
+comes, or is left unplaced together.
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 from time import perf_counter
 
 import numpy as np
 
-from services.scheduler.solver import rules
-from services.scheduler.solver.families import Family, MemberCosts, Room, SlotRef, best_window
+from services.scheduler.solver.cost import IntArray, weight
+from services.scheduler.solver.families import Family, MemberCosts, Room, SlotRef
 from services.scheduler.solver.families import families as find_families
 from services.scheduler.solver.model import Displaced, Instance, Plan, Policy
+from services.scheduler.solver.seating import best_window
 from services.scheduler.solver.solve import to_assignments
 from services.scheduler.solver.tables import (
     BookingClass,
-    IntArray,
     booking_classes,
     class_costs,
     family_windows,
@@ -45,15 +47,15 @@ def greedy(instance: Instance) -> Plan:
         else:
             places[turn.booking_id] = seats.single(turn)
     decisions = to_assignments(instance, tables, places)
-    cost = plan_cost(instance, decisions)
-    return Plan(assignments=decisions, cost=cost, bound=0,
-                status="optimal" if cost == 0 else "feasible",
+    total = plan_cost(instance, decisions)
+    return Plan(assignments=decisions, cost=total, bound=0,
+                status="optimal" if total == 0 else "feasible",
                 solve_ms=round((perf_counter() - started) * 1000))
 
 
-def _priority(booking: Displaced, policy: Policy) -> tuple[int, int, str]:
-    deadline = booking.deadline.toordinal() if booking.deadline is not None else NEVER
-    return (-rules.weight(booking, policy), deadline, booking.booking_id)
+def _priority(booking: Displaced, policy: Policy) -> tuple[int, int, datetime, str]:
+    travel = booking.travel_date.toordinal() if booking.travel_date is not None else NEVER
+    return (-weight(booking.category, policy), travel, booking.from_start, booking.booking_id)
 
 
 def _turns(instance: Instance, together: Sequence[Family]) -> list[Displaced | Family]:
@@ -83,6 +85,8 @@ class _Seats:
     def single(self, booking: Displaced) -> SlotRef | None:
         cls = self.costs.class_of[booking.booking_id]
         ranked, price = self._ranked(cls)
+        if len(ranked) == 0:
+            return None  # no usable slot of its service at all
         free = self.room.hard[cls.service]
         at = self.position.get(id(cls), 0)
         while at < len(ranked) and free[ranked[at]] <= 0:

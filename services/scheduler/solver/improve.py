@@ -12,10 +12,12 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from services.scheduler.solver.families import Family, MemberCosts, Room, SlotRef, best_window
+from services.scheduler.solver.cost import IntArray
+from services.scheduler.solver.families import Family, MemberCosts, Room, SlotRef
 from services.scheduler.solver.flow import FlowResult, min_cost_placement
 from services.scheduler.solver.repair import FamilyPlaces
-from services.scheduler.solver.tables import BookingClass, IntArray, ServiceSlots
+from services.scheduler.solver.seating import best_window
+from services.scheduler.solver.tables import BookingClass, ServiceSlots
 
 
 @dataclass(frozen=True)

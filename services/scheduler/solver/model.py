@@ -12,16 +12,28 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.reasons import MovedReason, UnplacedReason
 
+MonthDay = int  # MMDD, e.g. 430 for 30 April
+
 
 class Policy(BaseModel):
-    """The v1 rescheduling policy of CONTRACT.md; every figure is a setting."""
+    """The rescheduling policy of CONTRACT.md (v1 and v1.1); every figure is a setting.
+
+    horizon_days is whatever the caller plans with: 30 for an outage, waiting_horizon_days
+    when the waiting list is planned again; nothing in the solver assumes either.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     horizon_days: int = 30
     processing_days: int = 15
+    # v1.1: an official's processing takes processing_days when the new slot's local date
+    # falls in a commitment window (inclusive MMDD ranges; lo > hi wraps over New Year),
+    # processing_days_uncommitted otherwise.
+    processing_days_uncommitted: int = 30
+    commitment_windows: tuple[tuple[MonthDay, MonthDay], ...] = ((101, 430), (1001, 1201))
     group_window_min: int = 30
     unplaced_penalty: int = 100_000
+    fairness_day_penalty: int = 2880  # v1.1: per day the original slot is nearer the outage
     day_change_penalty: int = 240
     late_day_penalty: int = 1440
     weights: dict[str, int] = Field(
@@ -41,17 +53,25 @@ class Slot(BaseModel):
 
 
 class Displaced(BaseModel):
-    """A booking whose slot fell in an outage window and must move."""
+    """A booking whose slot fell in an outage window and must move.
 
-    model_config = ConfigDict(frozen=True)
+    extra="forbid": a caller still passing a field that no longer exists (v1's `deadline`)
+    fails loudly instead of being planned without it.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     booking_id: str
     service: str
     from_start: AwareDatetime
     from_day: date  # centre-local date of from_start
     category: str  # standard | official | medical
-    deadline: date | None = None  # travel_date - processing_days, centre-local
+    outage_day: date  # centre-local first date of the outage that displaced it (fairness)
+    # Declared travel date; the deadline (travel_date - processing time) depends on the new
+    # slot's date for an official, so it is priced per slot by cost.py, never stored here.
+    travel_date: date | None = None
     group_id: str | None = None
+    moved_before: bool = False  # its current slot is already a move of ours: moved_again
 
 
 class Instance(BaseModel):

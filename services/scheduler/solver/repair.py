@@ -11,18 +11,19 @@
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
+from services.scheduler.solver.cost import IntArray
 from services.scheduler.solver.families import (
     Family,
     MemberCosts,
     Room,
     SlotRef,
-    best_window,
     family_priority,
     keeps_together,
 )
 from services.scheduler.solver.flow import FlowResult
 from services.scheduler.solver.model import Displaced, Policy
-from services.scheduler.solver.tables import BookingClass, IntArray, ServiceSlots
+from services.scheduler.solver.seating import best_window
+from services.scheduler.solver.tables import BookingClass, ServiceSlots
 
 Assignment = dict[str, SlotRef | None]
 FamilyPlaces = dict[str, tuple[SlotRef | None, ...]]  # group id -> places, members' order

@@ -1,28 +1,16 @@
 """The rescheduling rules of CONTRACT.md, one small function each.
 
-Hard rules say whether a move is allowed; cost terms say how much a decision hurts.
-The validator and the tests use these directly; the solver's vectorised cost tables
-must agree with them (the property tests check that they do).
+Hard rules say whether a move is allowed, reasons what the applicant is told. How much a
+decision hurts is cost.py's, the one place that prices it for the validator and solver.
 """
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from schemas.reasons import MovedReason, UnplacedReason
+from services.scheduler.solver import cost
+from services.scheduler.solver.cost import minute_of
 from services.scheduler.solver.model import Displaced, Instance, Policy, Slot
-
-MINUTE = timedelta(minutes=1)
-
-
-def minute_of(moment: datetime) -> int:
-    # Whole minutes since the epoch: costs are counted in minutes, never in seconds.
-    return int(moment.timestamp()) // 60
-
-
-def weight(booking: Displaced, policy: Policy) -> int:
-    # Medical and official applicants weigh more; an unknown category counts as standard.
-    return policy.weights.get(booking.category, 1)
-
 
 # --- hard rules -------------------------------------------------------------------------
 
@@ -78,48 +66,31 @@ def group_all_or_nothing(placed: Iterable[bool]) -> bool:
     return len(set(placed)) <= 1
 
 
-# --- cost terms -------------------------------------------------------------------------
-
-
-def displacement_cost(
-    booking: Displaced, to_start: datetime, to_day: date, policy: Policy
-) -> int:
-    # Moving hurts in proportion to the distance, and changing day hurts on top of it.
-    minutes = abs(minute_of(to_start) - minute_of(booking.from_start))
-    day_change = policy.day_change_penalty if to_day != booking.from_day else 0
-    return weight(booking, policy) * (minutes + day_change)
-
-
-def lateness_cost(booking: Displaced, to_day: date, policy: Policy) -> int:
-    # Each day past the deadline risks the trip: a day late costs a full day of minutes.
-    if booking.deadline is None:
-        return 0
-    days_late = max(0, (to_day - booking.deadline).days)
-    return weight(booking, policy) * policy.late_day_penalty * days_late
-
-
-def unplaced_cost(booking: Displaced, policy: Policy) -> int:
-    # Leaving someone without a slot (a person must call) is the worst outcome.
-    return weight(booking, policy) * policy.unplaced_penalty
-
-
-def placement_cost(booking: Displaced, to_start: datetime, to_day: date, policy: Policy) -> int:
-    # The whole cost of one placed booking.
-    return displacement_cost(booking, to_start, to_day, policy) + lateness_cost(
-        booking, to_day, policy
-    )
-
-
 # --- reasons ----------------------------------------------------------------------------
 
 
-def moved_reason(booking: Displaced, to_day: date) -> MovedReason:
-    # What the applicant is told about the new slot.
-    if booking.deadline is not None and to_day > booking.deadline:
+def moved_reason(booking: Displaced, to_day: date, policy: Policy) -> MovedReason:
+    """What the applicant is told about the new slot, the first that applies of:
+
+    1. deadline_missed: the new day is past the travel deadline (for that day): the one
+       message that asks the applicant to act, so it outranks everything;
+    2. moved_again: the booking's current slot was already a move of ours: the earlier
+       message no longer stands, which matters more than where the new slot lies;
+    3. same_day: the original local day;
+    4. earlier_day: a day before the original one (the applicant must come sooner);
+    5. deadline_kept: a later day, still before the travel deadline;
+    6. next_days: a later day, no travel date known.
+    """
+    deadline = cost.booking_deadline(booking, to_day, policy)
+    if deadline is not None and to_day > deadline:
         return "deadline_missed"
+    if booking.moved_before:
+        return "moved_again"
     if to_day == booking.from_day:
         return "same_day"
-    if booking.deadline is not None:
+    if to_day < booking.from_day:
+        return "earlier_day"
+    if deadline is not None:
         return "deadline_kept"
     return "next_days"
 

@@ -15,6 +15,7 @@ from time import perf_counter
 
 from services.scheduler.solver import cpsat
 from services.scheduler.solver.bounds import Duals, family_bound, flow_duals
+from services.scheduler.solver.cpsat_model import exact_model
 from services.scheduler.solver.families import Family, MemberCosts, SlotRef, families
 from services.scheduler.solver.flow import FlowResult, min_cost_placement
 from services.scheduler.solver.improve import Neighbourhood
@@ -113,7 +114,7 @@ def _exactly_if_small(
     demand: dict[str, int] = {}
     for booking in instance.bookings:
         demand[booking.service] = demand.get(booking.service, 0) + 1
-    exact = cpsat.exact_model(singles, together, duals, cost - duals.value, demand, places)
+    exact = exact_model(singles, together, duals, cost - duals.value, demand, places)
     if exact is None:
         return places, 0
     found = cpsat.solve_exact(singles, together, exact, duals, places, cost, params)
@@ -143,7 +144,7 @@ def to_assignments(
                 booking_id=booking.booking_id,
                 to_start=None if slot is None else slot.start,
                 reason=expected_reason(booking, None if slot is None else slot.day,
-                                       group_reasons),
+                                       group_reasons, instance.policy),
             )
         )
     return tuple(decisions)

@@ -1,8 +1,8 @@
 """Array views of the centre's usable slots and of interchangeable displaced bookings.
 
 The solver prices thousands of (booking, slot) pairs; doing it on numpy arrays keeps the
-formulation in Python and the arithmetic in C. Every price here must equal the scalar
-cost in rules.py (the property tests compare them through the validator).
+formulation in Python and the arithmetic in C. Every price comes from cost.py, the same
+functions the validator applies to one booking at a time.
 """
 
 from bisect import bisect_right
@@ -13,14 +13,11 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 
-from services.scheduler.solver import rules
+from services.scheduler.solver import cost, rules
+from services.scheduler.solver.cost import NO_TRAVEL, BoolArray, IntArray
 from services.scheduler.solver.model import Displaced, Instance, Policy, Slot
 
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
-NO_DEADLINE = 10**8  # later than any local day ordinal: never late
 Window = tuple[int, int, int]  # (local day ordinal, first start minute, last start minute)
 NOWHERE: Window = (0, 1, 0)
 
@@ -34,11 +31,11 @@ class ServiceSlots:
     starts: tuple[datetime, ...]
     minute: IntArray  # start, minutes since the epoch
     day: IntArray  # local day ordinal
+    committed: BoolArray  # the day lies in a commitment window
     free: IntArray
-
-    @property
-    def last_day(self) -> int:
-        return int(self.day[-1]) if len(self.day) else 0
+    days: IntArray  # the distinct local days, sorted
+    days_committed: BoolArray  # per distinct day: in a commitment window
+    day_of: IntArray  # per slot, its day's position in `days`
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,8 @@ class BookingClass:
     from_minute: int
     from_day: int  # local day ordinal
     weight: int
-    deadline: int  # local day ordinal, NO_DEADLINE when no candidate day can be late
+    travel: int  # local day ordinal, NO_TRAVEL when no candidate day can be late
+    committable: bool  # an official: the processing time depends on the new day
     reach: int  # slots[:reach] of the service lie within the horizon
     unplaced: int  # cost of leaving one member without a slot
     members: tuple[Displaced, ...]  # family members first, side by side
@@ -76,42 +74,60 @@ def service_slots(instance: Instance) -> dict[str, ServiceSlots]:
     by_service: dict[str, list[Slot]] = defaultdict(list)
     for slot in merged.values():
         by_service[slot.service].append(slot)
-    return {service: _table(service, slots) for service, slots in sorted(by_service.items())}
+    return {service: _table(service, slots, instance.policy)
+            for service, slots in sorted(by_service.items())}
 
 
-def _table(service: str, slots: list[Slot]) -> ServiceSlots:
+def _table(service: str, slots: list[Slot], policy: Policy) -> ServiceSlots:
     ordered = tuple(sorted(slots, key=lambda s: s.start))
+    day = np.array([s.day.toordinal() for s in ordered], dtype=np.int64)
+    days, day_of = np.unique(day, return_inverse=True)
+    days_committed = np.asarray(cost.committed(days.astype(np.int64), policy), dtype=np.bool_)
     return ServiceSlots(
         service=service,
         slots=ordered,
         starts=tuple(s.start for s in ordered),
-        minute=np.array([rules.minute_of(s.start) for s in ordered], dtype=np.int64),
-        day=np.array([s.day.toordinal() for s in ordered], dtype=np.int64),
+        minute=np.array([cost.minute_of(s.start) for s in ordered], dtype=np.int64),
+        day=day,
+        committed=days_committed[day_of.reshape(-1)],
         free=np.array([s.free for s in ordered], dtype=np.int64),
+        days=days.astype(np.int64),
+        days_committed=days_committed,
+        day_of=day_of.astype(np.int64).reshape(-1),
     )
 
 
 class ClassKey(NamedTuple):
-    """Bookings with the same key are interchangeable: same origin, weight and lateness."""
+    """Bookings with the same key are interchangeable: same origin, weight, lateness and
+    cost of being left unplaced."""
 
     service: str
     from_start: datetime
     weight: int
-    deadline: int
+    travel: int
+    committable: bool
+    outage_day: int
     anchored_group: str  # "" unless the booking must join members who stay put
 
 
 def class_key(
-    booking: Displaced, table: ServiceSlots | None, policy: Policy, anchored: bool = False
+    booking: Displaced, table: ServiceSlots | None, policy: Policy, anchored: bool = False,
+    never_late: dict[tuple[int, bool], bool] | None = None,
 ) -> ClassKey:
-    # A deadline no reachable day can pass is no deadline at all for the cost.
-    deadline = booking.deadline.toordinal() if booking.deadline is not None else NO_DEADLINE
-    if table is None or deadline >= table.last_day:
-        deadline = NO_DEADLINE
+    # A travel date whose deadline no day of the service can pass is none at all for the
+    # cost, and then whether an official's window is kept does not matter either: such
+    # bookings share a class. never_late caches the answer per (travel, category kind).
+    travel = cost.travel_ordinal(booking.travel_date)
+    can_change = cost.committable(booking.category)
+    known = {} if never_late is None else never_late
+    if (travel, can_change) not in known:
+        known[(travel, can_change)] = table is None or cost.never_late(
+            travel, can_change, table.day, table.committed, policy)
+    if known[(travel, can_change)]:
+        travel, can_change = NO_TRAVEL, False
     group = (booking.group_id or "") if anchored else ""
-    return ClassKey(
-        booking.service, booking.from_start, rules.weight(booking, policy), deadline, group
-    )
+    return ClassKey(booking.service, booking.from_start, cost.weight(booking.category, policy),
+                    travel, can_change, booking.outage_day.toordinal(), group)
 
 
 def family_windows(
@@ -138,7 +154,7 @@ def family_windows(
 
 
 def _near_anchors(anchors: tuple[tuple[datetime, date], ...], policy: Policy) -> Window:
-    minutes = [rules.minute_of(start) for start, _ in anchors]
+    minutes = [cost.minute_of(start) for start, _ in anchors]
     days = {day.toordinal() for _, day in anchors}
     if len(days) != 1 or max(minutes) - min(minutes) > policy.group_window_min:
         return NOWHERE  # the members who stay are already apart: nobody can join them
@@ -176,9 +192,11 @@ def booking_classes(
     """
     windows = windows or {}
     grouped: dict[ClassKey, list[Displaced]] = defaultdict(list)
+    never_late: dict[str, dict[tuple[int, bool], bool]] = defaultdict(dict)
     for booking in bookings:
         anchored = booking.group_id is not None and booking.group_id in windows
-        key = class_key(booking, tables.get(booking.service), policy, anchored)
+        key = class_key(booking, tables.get(booking.service), policy, anchored,
+                        never_late[booking.service])
         grouped[key].append(booking)
     return [
         _class(key, sorted(grouped[key], key=family_order), tables, policy,
@@ -199,22 +217,22 @@ def _class(
     limit = first.from_start + timedelta(days=policy.horizon_days)
     return BookingClass(
         service=first.service,
-        from_minute=rules.minute_of(first.from_start),
+        from_minute=cost.minute_of(first.from_start),
         from_day=first.from_day.toordinal(),
         weight=key.weight,
-        deadline=key.deadline,
+        travel=key.travel,
+        committable=key.committable,
         reach=0 if table is None else bisect_right(table.starts, limit),
-        unplaced=rules.unplaced_cost(first, policy),
+        unplaced=int(cost.unplaced_cost(key.weight, first.from_day.toordinal(),
+                                        key.outage_day, policy)),
         members=tuple(members),
         window=window,
     )
 
 
 def class_costs(cls: BookingClass, table: ServiceSlots, policy: Policy) -> IntArray:
-    """What one member of the class pays in each reachable slot (rules.placement_cost)."""
-    minute = table.minute[: cls.reach]
-    day = table.day[: cls.reach]
-    day_change = np.where(day != cls.from_day, policy.day_change_penalty, 0)
-    late = np.maximum(0, day - cls.deadline) * policy.late_day_penalty
-    costs: IntArray = cls.weight * (np.abs(minute - cls.from_minute) + day_change + late)
-    return costs
+    """What one member of the class pays in each reachable slot (cost.placement_cost)."""
+    reach = cls.reach
+    return cost.ints(cost.placement_cost(
+        cls.weight, cls.from_minute, cls.from_day, table.minute[:reach], table.day[:reach],
+        table.committed[:reach], cls.travel, cls.committable, policy))

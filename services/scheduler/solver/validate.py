@@ -8,8 +8,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
-from services.scheduler.solver import rules
-from services.scheduler.solver.model import Assignment, Displaced, Instance, Plan, Slot
+from services.scheduler.solver import cost, rules
+from services.scheduler.solver.model import Assignment, Displaced, Instance, Plan, Policy, Slot
 
 SlotKey = tuple[str, datetime]
 
@@ -31,7 +31,7 @@ def _days_by_start(instance: Instance) -> dict[datetime, date]:
 
 
 def plan_cost(instance: Instance, assignments: Iterable[Assignment]) -> int:
-    """The contract's cost of these decisions, recomputed from rules.py."""
+    """The contract's cost of these decisions, one booking at a time (cost.py)."""
     bookings = {booking.booking_id: booking for booking in instance.bookings}
     days = _days_by_start(instance)
     total = 0
@@ -40,10 +40,10 @@ def plan_cost(instance: Instance, assignments: Iterable[Assignment]) -> int:
         if booking is None:
             continue
         if assignment.to_start is None:
-            total += rules.unplaced_cost(booking, instance.policy)
+            total += cost.booking_unplaced(booking, instance.policy)
             continue
         day = days.get(assignment.to_start, assignment.to_start.date())
-        total += rules.placement_cost(booking, assignment.to_start, day, instance.policy)
+        total += cost.booking_placement(booking, assignment.to_start, day, instance.policy)
     return total
 
 
@@ -163,11 +163,11 @@ def unplaced_groups_reasons(instance: Instance) -> dict[str, str]:
 
 
 def expected_reason(
-    booking: Displaced, to_day: date | None, group_reasons: Mapping[str, str]
+    booking: Displaced, to_day: date | None, group_reasons: Mapping[str, str], policy: Policy
 ) -> str:
     """The reason code the contract gives this decision (to_day None = unplaced)."""
     if to_day is not None:
-        return rules.moved_reason(booking, to_day)
+        return rules.moved_reason(booking, to_day, policy)
     if booking.group_id is not None:
         return group_reasons[booking.group_id]
     return rules.unplaced_reason(False, False)
@@ -182,7 +182,7 @@ def _reason_violations(
     for booking_id, assignment in sorted(placed.items()):
         start = assignment.to_start
         day = None if start is None else days.get(start, start.date())
-        expected = expected_reason(bookings[booking_id], day, group_reasons)
+        expected = expected_reason(bookings[booking_id], day, group_reasons, instance.policy)
         if assignment.reason != expected:
             found.append(f"booking {booking_id}: reason {assignment.reason}, expected {expected}")
     return found
@@ -190,9 +190,9 @@ def _reason_violations(
 
 def _cost_violations(instance: Instance, plan: Plan) -> list[str]:
     found: list[str] = []
-    cost = plan_cost(instance, plan.assignments)
-    if plan.cost != cost:
-        found.append(f"plan cost {plan.cost} but the decisions cost {cost}")
+    total = plan_cost(instance, plan.assignments)
+    if plan.cost != total:
+        found.append(f"plan cost {plan.cost} but the decisions cost {total}")
     if plan.bound > plan.cost:
         found.append(f"bound {plan.bound} above cost {plan.cost}")
     if plan.status == "optimal" and plan.bound != plan.cost:

@@ -1,4 +1,4 @@
-"""Seeded, realistic centre instances for tests and the bench.
+"""Seeded, realistic centre instances for tests and the bench (not production code).
 
 A centre in Algiers (Sunday-Thursday, 08:00-16:00 local, a slot every 15 minutes) with
 three services, an outage of two and a half working days, and the following month already
@@ -119,7 +119,7 @@ def _bookings(
             group_id = f"G{index:06d}"
         members = [p for p in places[index : index + size] if p.service == places[index].service]
         category = _category(rng)
-        deadline = _deadline(rng, members[0].day)
+        travel = _travel_date(rng, members[0].day)
         for offset, place in enumerate(members):
             bookings.append(
                 Displaced(
@@ -128,7 +128,8 @@ def _bookings(
                     from_start=place.start,
                     from_day=place.day,
                     category=_category(rng) if rng.random() < 0.1 else category,
-                    deadline=deadline,
+                    outage_day=outage_days[0],
+                    travel_date=travel,
                     group_id=group_id if len(members) > 1 else None,
                 )
             )
@@ -145,12 +146,11 @@ def _category(rng: random.Random) -> str:
     return "standard" if draw < 0.85 else "official" if draw < 0.95 else "medical"
 
 
-def _deadline(rng: random.Random, from_day: date) -> date | None:
-    # 30% declared a travel date; the visa must be ready processing_days before it.
+def _travel_date(rng: random.Random, from_day: date) -> date | None:
+    # 30% declared a travel date, 7 to 90 days after their original appointment.
     if rng.random() >= 0.3:
         return None
-    travel = from_day + timedelta(days=rng.randint(7, 90))
-    return travel - timedelta(days=Policy().processing_days)
+    return from_day + timedelta(days=rng.randint(7, 90))
 
 
 def _anchors(
