@@ -72,7 +72,7 @@ async def dump_dom(url: str, profile: Path) -> str:
 
 async def screenshot(url: str, profile: Path, png: Path) -> bytes:
     """`url` as Chromium paints it, 1280 px wide, as PNG bytes."""
-    await run_chromium(profile, "--hide-scrollbars", "--window-size=1280,960",
+    await run_chromium(profile, "--hide-scrollbars", "--window-size=1280,1080",
                        f"--screenshot={png}", url)
     return await asyncio.to_thread(png.read_bytes)
 
