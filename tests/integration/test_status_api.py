@@ -276,6 +276,12 @@ async def test_readyz_is_503_when_the_database_is_unreachable(served: Served) ->
             assert body["status"] == "not ready"
             assert set(body["failed"]) == {"database"}  # the broker answers
             assert (await c.get("/healthz")).status_code == 200  # alive, just not ready
+            failed = await c.get("/api/outages")  # the failure's class, nothing more
+            assert failed.status_code == 500
+            assert set(failed.json()) == {"error"}
+            assert str(closed) not in failed.text
+            assert failed.headers["cache-control"] == "no-store"
+            assert "default-src 'none'" in failed.headers["content-security-policy"]
     finally:
         await store.close()
 
