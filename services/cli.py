@@ -131,18 +131,18 @@ def cmd_deadletters(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
-    from services.common.http import serve
     from services.common.metrics import Metrics
     from services.scheduler.app import run_scheduler
-    from services.scheduler.status import status_app
     from services.scheduler.store.sql import SchedulerStore
+    from services.web.app import front_for
+    from services.web.server import serve
 
     async def main(s: Settings) -> None:
         stop = asyncio.Event()
         await until_signalled(stop)
         metrics = Metrics()
         store = await SchedulerStore.open(s.database_url)
-        app = status_app(s, store, metrics.registry)
+        app = front_for(s, store.engine, metrics.registry)
         try:
             await asyncio.gather(run_scheduler(s, stop, metrics), serve(app, s.http_port, stop))
         finally:
@@ -154,24 +154,21 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
-    from services.common.http import StatusApp, broker_probe, serve
     from services.notifier.app import run_notifier
     from services.notifier.metrics import NotifierMetrics
     from services.scheduler.store.sql import make_engine
+    from services.web.app import probe_app
+    from services.web.probes import broker_probe, database_probe
+    from services.web.server import serve
 
     async def main(s: Settings) -> None:
         stop = asyncio.Event()
         await until_signalled(stop)
         metrics = NotifierMetrics()
         engine = make_engine(s.notifier_db())
-
-        async def database() -> None:
-            async with engine.connect() as conn:
-                await conn.exec_driver_sql("SELECT 1")
-
-        token = s.api_token.get_secret_value() if s.api_token else None
-        app = StatusApp(metrics.registry, token=token, probes={
-            "database": database, "broker": broker_probe(s.kafka.bootstrap_servers or "")})
+        app = probe_app(metrics.registry, {
+            "database": database_probe(engine),
+            "broker": broker_probe(s.kafka.bootstrap_servers or "")}, s.api_token)
         try:
             await asyncio.gather(run_notifier(s, stop, metrics=metrics),
                                  serve(app, s.http_port, stop))
@@ -180,6 +177,30 @@ def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
 
     with broker_for(settings) as s:
         asyncio.run(main(s))
+    return 0
+
+
+def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
+    """The front alone, on the scheduler's store: no broker of its own, no solver."""
+    from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
+
+    from services.scheduler.store.sql import make_engine
+    from services.web.app import front_for
+    from services.web.server import serve
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        await until_signalled(stop)
+        registry = CollectorRegistry()
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        engine = make_engine(settings.database_url)
+        try:
+            await serve(front_for(settings, engine, registry), settings.http_port, stop)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
     return 0
 
 
@@ -211,6 +232,8 @@ def parser() -> argparse.ArgumentParser:
     dl.set_defaults(func=cmd_deadletters)
     sub.add_parser("scheduler", help="run the scheduler").set_defaults(func=cmd_scheduler)
     sub.add_parser("notifier", help="run the notifier").set_defaults(func=cmd_notifier)
+    sub.add_parser("web", help="serve the status page and API on the scheduler's store"
+                   ).set_defaults(func=cmd_web)
     dev = sub.add_parser("dev", help="broker, topics, both services and the status page")
     dev.add_argument("--demo", action="store_true", help="play the Capago scenario")
     dev.add_argument("--scenario", default="examples/capago-dz.jsonl")

@@ -14,15 +14,16 @@ import socket
 from pathlib import Path
 
 from schemas.topics import Topic
-from services.common.http import serve
 from services.common.kafka import Outgoing, ensure_topics
 from services.common.local_broker import free_port
 from services.common.metrics import Metrics
 from services.common.publish import publish, validate_lines
 from services.common.settings import Settings
 from services.scheduler.app import run_scheduler
-from services.scheduler.status import status_app
-from services.scheduler.store.sql import SchedulerStore, StatusQueries
+from services.scheduler.store.sql import SchedulerStore
+from services.web.app import front_for
+from services.web.readmodel import ReadModel
+from services.web.server import serve
 
 log = logging.getLogger("reslot.dev")
 
@@ -54,8 +55,8 @@ async def run_dev(settings: Settings, demo: bool, scenario: Path) -> None:
                                            "sms_url": sms.url, "http_port": port})
     metrics = Metrics()
     store = await SchedulerStore.open(settings.database_url)  # creates the tables first
-    queries = StatusQueries(store.engine)
-    app = status_app(settings, store, metrics.registry)
+    queries = ReadModel(store.engine)
+    app = front_for(settings, store.engine, metrics.registry)
     tasks = [
         asyncio.create_task(run_scheduler(settings, stop, metrics), name="scheduler"),
         asyncio.create_task(run_notifier(settings, stop), name="notifier"),
@@ -82,7 +83,7 @@ async def run_dev(settings: Settings, demo: bool, scenario: Path) -> None:
     print("Reslot stopped.", flush=True)
 
 
-async def _play(settings: Settings, scenario: Path, metrics: Metrics, queries: StatusQueries,
+async def _play(settings: Settings, scenario: Path, metrics: Metrics, queries: ReadModel,
                 smtp: "object", sms: "object", stop: asyncio.Event, url: str) -> None:
     with scenario.open(encoding="utf-8") as f:
         messages, errors = validate_lines(f)
@@ -124,7 +125,7 @@ async def _wait_consumed(metrics: Metrics, expected: int, stop: asyncio.Event) -
             await asyncio.wait_for(stop.wait(), 1.0)
 
 
-async def _report(queries: StatusQueries, smtp: "object", sms: "object",
+async def _report(queries: ReadModel, smtp: "object", sms: "object",
                   stop: asyncio.Event, expected_plans: int, url: str) -> None:
     """A line per plan as it completes, the messages delivered as they go, then totals once
     every expected plan is made and no message went out for a few seconds."""
@@ -133,7 +134,8 @@ async def _report(queries: StatusQueries, smtp: "object", sms: "object",
     quiet_s = 0
     summarised = False
     while not stop.is_set():
-        plans = sorted(await queries.plans(), key=lambda p: (p["outage_id"], p["centre_id"]))
+        plans = sorted((p.model_dump() for p in await queries.plans()),
+                       key=lambda p: (p["outage_id"], p["centre_id"]))
         for p in plans:
             if p["plan_id"] in shown:
                 continue

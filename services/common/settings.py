@@ -1,8 +1,8 @@
 """Settings, read once from the environment at start-up and passed to what needs them."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AfterValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     replication_factor: int = Field(default=1, ge=1)
     http_port: int = Field(default=8080, ge=0, le=65535)
     api_token: SecretStr | None = None
+    public_url: Annotated[str, AfterValidator(lambda url: url.rstrip("/"))] = Field(
+        default="http://127.0.0.1:8080", pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="Base of the links put in messages (the applicant's page), as the "
+                    "applicant's browser reaches the web front.")
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
 

@@ -1,11 +1,13 @@
 """The status page in headless Chromium, before and after a small real scenario: the numbers
-it shows are those of /api/outages, it draws its charts as inline SVG, fetches nothing from
-elsewhere and reloads itself.
+it shows are those of /api/outages, in the centres' local time, it draws its charts as inline
+SVG, loads nothing but Reslot's own stylesheet, runs no script and reloads itself. A
+screenshot is taken too; `RESLOT_SCREENSHOT=docs/status-page.png` keeps it there.
 
 Chromium is Debian's `chromium` package, which `make test` installs when it can; without it
 this test fails (it never skips)."""
 
 import asyncio
+import datetime as dt
 import os
 import shutil
 from html.parser import HTMLParser
@@ -15,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.scheduler.status import status_app
+from services.web.app import front_for
 from tests.integration.test_status_api import (
     ALGER,
     ORAN,
@@ -43,11 +45,11 @@ def chromium() -> str:
     return found
 
 
-async def dump_dom(url: str, profile: Path) -> str:
-    """The DOM Chromium builds for `url`, serialised (the server runs on this event loop, so
-    Chromium runs as an asyncio subprocess)."""
+async def run_chromium(profile: Path, *args: str) -> tuple[str, str]:
+    """Chromium's output and errors (the server runs on this event loop, so Chromium runs as
+    an asyncio subprocess)."""
     process = await asyncio.create_subprocess_exec(
-        chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url,
+        chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "HOME": str(profile)})  # Chromium writes under $HOME too
     try:
@@ -56,10 +58,23 @@ async def dump_dom(url: str, profile: Path) -> str:
         process.kill()
         await process.wait()
         raise
-    dom, errors = out.decode(), err.decode(errors="replace")
+    errors = err.decode(errors="replace")
     assert process.returncode == 0, errors[-2000:]
+    return out.decode(), errors
+
+
+async def dump_dom(url: str, profile: Path) -> str:
+    """The DOM Chromium builds for `url`, serialised."""
+    dom, errors = await run_chromium(profile, "--dump-dom", url)
     assert "<html" in dom, errors[-2000:]
     return dom
+
+
+async def screenshot(url: str, profile: Path, png: Path) -> bytes:
+    """`url` as Chromium paints it, 1280 px wide, as PNG bytes."""
+    await run_chromium(profile, "--hide-scrollbars", "--window-size=1280,1080",
+                       f"--screenshot={png}", url)
+    return await asyncio.to_thread(png.read_bytes)
 
 
 class Page(HTMLParser):
@@ -132,14 +147,20 @@ def expected_from_api(outages: list[dict[str, Any]]) -> dict[str, dict[str, int]
 
 
 def assert_self_contained(page: Page) -> None:
-    """Nothing loaded from anywhere: no script, stylesheet, image or font from a URL."""
+    """Nothing loaded from elsewhere and no script: Reslot's own stylesheet and icon only, no
+    inline style either (the CSP allows neither)."""
     for tag, attrs in page.tags:
-        assert tag not in ("script", "link", "img", "iframe") or (
-            tag == "script" and attrs.get("type") == "application/json"
-            and not attrs.get("src")), (tag, attrs)
+        assert tag not in ("script", "img", "iframe", "object", "embed"), (tag, attrs)
+        assert "style" not in attrs, (tag, attrs)
+        assert not any(key.startswith("on") for key in attrs), (tag, attrs)
+        if tag == "link":
+            assert attrs["rel"] in ("stylesheet", "icon"), attrs
+            assert attrs["href"].startswith("/static/"), attrs
         for key in ("src", "href"):
             value = attrs.get(key, "")
             assert not value.startswith(("http:", "https:", "//")), (tag, attrs)
+    assert [a["href"] for t, a in page.tags if t == "link" and a["rel"] == "stylesheet"] == \
+        ["/static/reslot.css"]
     refresh = [a for t, a in page.tags
                if t == "meta" and a.get("http-equiv", "").lower() == "refresh"]
     assert refresh
@@ -152,11 +173,14 @@ def profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("chromium-profile")
 
 
+NOW = dt.datetime(2025, 12, 3, 13, 31, 5, tzinfo=dt.UTC)  # the page's clock, injected
+
+
 async def test_the_page_shows_the_numbers_of_the_api(
         tmp_path_factory: pytest.TempPathFactory, profile: Path) -> None:
     calendars, outages = scenario_lines()
     async with scheduler_on_local_broker(tmp_path_factory.mktemp("page")) as run:
-        app = status_app(run.settings, run.store, run.metrics.registry)
+        app = front_for(run.settings, run.store.engine, run.metrics.registry, clock=lambda: NOW)
         async with serving(app) as base:
             await play_calendars(run, calendars)
 
@@ -172,7 +196,17 @@ async def test_the_page_shows_the_numbers_of_the_api(
             await play_outages(run, outages, plans=2)
             async with httpx.AsyncClient(base_url=base) as client:
                 api = (await client.get("/api/outages")).json()
+                css = await client.get("/static/reslot.css")
             after = Page(await dump_dom(f"{base}/", profile))
+            png = await screenshot(f"{base}/", profile,
+                                   tmp_path_factory.mktemp("shot") / "status-page.png")
+    assert css.status_code == 200
+    assert css.headers["content-type"].startswith("text/css")
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert int.from_bytes(png[16:20], "big") == 1280  # IHDR width
+    keep = os.environ.get("RESLOT_SCREENSHOT")
+    if keep:
+        await asyncio.to_thread(Path(keep).write_bytes, png)
 
     expected = expected_from_api(api)
     assert set(expected) == {ALGER, ORAN}
@@ -191,6 +225,9 @@ async def test_the_page_shows_the_numbers_of_the_api(
         assert shown == expected[centre_id], centre_id
     outage_row = after.rows["outages"][OUTAGE]
     assert outage_row[0] == OUTAGE
+    # times in the centres' own zone: the outage ran 13:00-16:00 UTC, 14:00-17:00 in Algiers
+    assert outage_row[2] == "Wed 03 Dec 2025 14:00 → 17:00 Africa/Algiers"
+    assert (after.by_id["updated"], after.by_id["zone"]) == ("14:31:05", "Africa/Algiers")
     assert "active" in outage_row[3]
     assert [int(x) for x in outage_row[5:8]] == [totals["displaced"], totals["moved"],
                                                  totals["unplaced"]]

@@ -26,13 +26,14 @@ REQUIRED_SERVICES = {
     "scheduler-1",
     "scheduler-2",
     "notifier",
+    "web",
     "mailpit",
     "sms-sink",
     "prometheus",
     "grafana",
 }
 SCHEDULERS = ("scheduler-1", "scheduler-2")
-LONG_RUNNING_APPS = (*SCHEDULERS, "notifier")
+LONG_RUNNING_APPS = (*SCHEDULERS, "notifier", "web")
 
 
 def interpolate(value: str) -> str:
@@ -119,6 +120,7 @@ def test_reslot_image_is_built_from_the_deploy_dockerfile(
         ("scheduler-1", ["scheduler"]),
         ("scheduler-2", ["scheduler"]),
         ("notifier", ["notifier"]),
+        ("web", ["web"]),
     ],
 )
 def test_commands(services: dict[str, dict[str, Any]], service: str, command: list[str]) -> None:
@@ -238,6 +240,8 @@ def test_start_order(services: dict[str, dict[str, Any]]) -> None:
         assert depends["postgres"]["condition"] == "service_healthy", name
     notifier = services["notifier"]["depends_on"]
     assert notifier["mailpit"]["condition"] == "service_healthy"
+    # the front reads the schedulers' tables: ready once a scheduler has created them
+    assert services["web"]["depends_on"]["scheduler-1"]["condition"] == "service_healthy"
 
 
 def test_depends_on_names_existing_services(services: dict[str, dict[str, Any]]) -> None:

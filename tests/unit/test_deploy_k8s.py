@@ -21,8 +21,9 @@ README = ROOT / "deploy" / "README.md"
 
 # The one Secret the tree references and never defines (deploy/README.md, "Kubernetes").
 SECRET_NAME = "reslot-secrets"
-EXPECTED_REPLICAS = {"reslot-scheduler": 2, "reslot-notifier": 1}
-EXPECTED_ARGS = {"reslot-scheduler": ["scheduler"], "reslot-notifier": ["notifier"]}
+EXPECTED_REPLICAS = {"reslot-scheduler": 2, "reslot-notifier": 1, "reslot-web": 2}
+EXPECTED_ARGS = {"reslot-scheduler": ["scheduler"], "reslot-notifier": ["notifier"],
+                 "reslot-web": ["web"]}
 
 Manifest = dict[str, Any]
 

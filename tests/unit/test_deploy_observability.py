@@ -275,8 +275,8 @@ def test_prometheus_config(rules: list[dict[str, Any]]) -> None:
     for rule_file in config["rule_files"]:
         assert (PROMETHEUS.parent / rule_file).is_file(), rule_file
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert {"reslot-scheduler", "reslot-notifier"} <= set(jobs)
-    for name in ("reslot-scheduler", "reslot-notifier"):
+    assert {"reslot-scheduler", "reslot-notifier", "reslot-web"} <= set(jobs)
+    for name in ("reslot-scheduler", "reslot-notifier", "reslot-web"):
         assert jobs[name].get("metrics_path", "/metrics") == "/metrics"
     (down,) = [r for r in rules if "up" in metric_names(r["expr"])]
     pattern = re.search(r'job=~"([^"]+)"', down["expr"])

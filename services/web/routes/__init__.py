@@ -1,0 +1,1 @@
+"""Routers of a few lines each; `services.web.app` includes them."""
