@@ -89,6 +89,7 @@ class BatchResult:
     touched: set[str] = field(default_factory=set)  # centres whose state changed
     routed: list[str] = field(default_factory=list)  # outages whose routes changed
     active_outages: int = 0  # in the cached centres once the batch is applied
+    waiting: dict[str, int] = field(default_factory=dict)  # per touched centre, after it
 
 
 
@@ -255,6 +256,7 @@ class Pipeline:
                                             e.subject, e.to_json(), headers) for e in events]
         for centre, partition in partition_of.items():  # what the batch decides once
             events, plans = settle(self._centres[centre], self.config)
+            result.waiting[centre] = len(self._centres[centre].waiting)
             result.plans += plans
             result.outbox += [OutboxRow(partition, TOPIC_OF_TYPE[e.type], e.subject,
                                         e.to_json()) for e in events]
@@ -282,8 +284,12 @@ class Pipeline:
             m.displaced.labels(p.centre_id).inc(p.displaced)
             m.moved.labels(p.centre_id).inc(p.moved)
             m.unplaced.labels(p.centre_id).inc(p.unplaced)
+            m.placed_from_waiting.labels(p.centre_id).inc(p.from_waiting)
+            m.restored.labels(p.centre_id).inc(p.restored)
             m.gap.set((p.cost - p.bound) / p.cost if p.cost else 0.0)
         m.active_outages.set(result.active_outages)
+        for centre, waiting in result.waiting.items():
+            m.waiting.labels(centre).set(waiting)
 
 
 def _routing_trace(record: Record, copy: CloudEvent[Any]) -> Headers:
