@@ -37,6 +37,7 @@ def test_room_for_another_service_or_too_soon_places_nobody() -> None:
     # 26 Nov 09:00 is less than a day's notice after the outage (25 Nov 10:00)
     soon = run(state, published([dt.datetime(2025, 11, 26, 9, 0, tzinfo=TZ)], eid="soon"))
     assert moves(soon) == []
+    assert by_type(soon, "visa.plan.completed") == []  # nothing decided: no plan
     assert by_type(soon, "visa.capacity.advice") == []  # the waiting list did not change
     assert state.waiting == {"b1"}
 

@@ -5,8 +5,9 @@
    whose original slot is clear, has room and is far enough off go back (restore.py).
 2. Once per batch (settle): re-plan the waiting list if the batch added room for their
    service (waiting.py); places freed by restored bookings count as room too.
-3. One `visa.plan.completed.v1` per outage whose bookings were decided so, with the
-   trigger of the batch (lift, revision, capacity, reply).
+3. One `visa.plan.completed.v1` per outage whose bookings were decided so (a re-plan
+   that placed nobody publishes nothing), with the trigger of the batch (lift,
+   revision, capacity, reply).
 
 Ids derive from the batch's first event at the centre that added room, and the outage;
 the decisions' clock from the latest: the same input in the same batches gives the same
@@ -73,9 +74,15 @@ def settle_calendar(state: CentreState, config: PlanningConfig,
             out += events
             outcomes.setdefault(outage_id, _Outcome()).replan = done
     summaries = [_summary(state, _plan_id(state, cause_id, o), o, outcome, notes.trigger)
-                 for o, outcome in sorted(outcomes.items())]
+                 for o, outcome in sorted(outcomes.items()) if _decided(outcome)]
     out += [_completed(s, time) for s in summaries]
     return out, summaries
+
+
+def _decided(outcome: _Outcome) -> bool:
+    """A re-plan that placed and restored nobody decided nothing: no plan to publish (room
+    far off, or too little of it, would otherwise add an empty plan per batch)."""
+    return outcome.restored > 0 or (outcome.replan is not None and outcome.replan.placed > 0)
 
 
 def _plan_id(state: CentreState, cause_id: str, outage_id: str) -> str:
