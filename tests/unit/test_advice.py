@@ -42,6 +42,13 @@ def test_a_family_is_never_split_across_dates() -> None:
     assert big == [(MON, "short_stay", 3)]
 
 
+def test_a_family_of_two_services_open_on_different_weekdays_gets_one_date() -> None:
+    calendar = AdviceCalendar(MON, {"a": 4, "b": 4},
+                              {"a": frozenset({0}), "b": frozenset({1})})
+    advice = spread_advice([Counter(a=1, b=1)], calendar)
+    assert advice == [(MON, "a", 1), (MON, "b", 1)]
+
+
 def test_never_empty_while_someone_waits_even_without_any_slot() -> None:
     advice = spread_advice([Counter(premium=1)], AdviceCalendar(MON, {}, {}))
     assert advice == [(MON, "premium", 1)]

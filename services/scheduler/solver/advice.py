@@ -13,7 +13,7 @@ splitting it would break the family rule.
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -34,9 +34,15 @@ class AdviceCalendar:
     def day_cap(self, service: str) -> int:
         return max(1, math.floor(self.share * self.usual.get(service, 0)))
 
-    def opens(self, service: str, day: date) -> bool:
-        return (day.weekday() in self.weekdays.get(service, ALL_WEEK)
+    def opens(self, service: str, day: date, any_weekday: bool = False) -> bool:
+        return ((any_weekday or day.weekday() in self.weekdays.get(service, ALL_WEEK))
                 and day not in self.closed.get(service, frozenset()))
+
+    def share_a_weekday(self, services: Iterable[str]) -> bool:
+        common = ALL_WEEK
+        for service in services:
+            common = common & self.weekdays.get(service, ALL_WEEK)
+        return bool(common)
 
 
 def spread_advice(units: Sequence[Mapping[str, int]],
@@ -46,17 +52,19 @@ def spread_advice(units: Sequence[Mapping[str, int]],
     used: Counter[tuple[date, str]] = Counter()
     first_free: dict[str, date] = {}  # per service: no earlier date has room left
 
-    def fits(day: date, service: str, places: int) -> bool:
+    def fits(day: date, service: str, places: int, any_weekday: bool = False) -> bool:
         taken = used[(day, service)]
         cap = calendar.day_cap(service)
-        return calendar.opens(service, day) and (taken + places <= cap or
-                                                 (taken == 0 and places > cap))
+        return calendar.opens(service, day, any_weekday) and (
+            taken + places <= cap or (taken == 0 and places > cap))
 
     for unit in units:
         if not unit:
             continue
+        # A family whose services never open on the same weekday still gets one date.
+        any_weekday = not calendar.share_a_weekday(unit)
         day = max(first_free.get(s, calendar.first_day) for s in unit)
-        while not all(fits(day, s, n) for s, n in unit.items()):
+        while not all(fits(day, s, n, any_weekday) for s, n in unit.items()):
             day += DAY
         for service, places in unit.items():
             used[(day, service)] += places
