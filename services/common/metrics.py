@@ -27,5 +27,13 @@ class Metrics:
                                     registry=r)
         self.lag = Gauge("reslot_consumer_lag", "End offset minus stored position",
                          ["topic", "partition", "group"], registry=r)
+        # v1.1, the living calendar: set by the scheduler after each batch, per centre.
+        self.waiting = Gauge("reslot_waiting", "Displaced bookings waiting for a place",
+                             ["centre"], registry=r)
+        self.placed_from_waiting = Counter(
+            "reslot_placed_from_waiting", "Waiting bookings placed when room appeared",
+            ["centre"], registry=r)
+        self.restored = Counter("reslot_restored", "Bookings given back their original slot",
+                                ["centre"], registry=r)
         self.active_outages = Gauge("reslot_active_outages", "Outages active at owned centres",
                                     registry=r)

@@ -45,7 +45,10 @@ def planning_config(settings: Settings) -> PlanningConfig:
     )
     params = SolveParams(time_limit_s=settings.solver_time_limit_s,
                          workers=settings.solver_workers)
-    return PlanningConfig(policy, params, solve, settings.default_slot_min)
+    return PlanningConfig(policy, params, solve, settings.default_slot_min,
+                          waiting_horizon_days=settings.waiting_horizon_days,
+                          restore_notice_min=settings.restore_notice_min,
+                          advice_day_share=settings.advice_day_share)
 
 
 @dataclass

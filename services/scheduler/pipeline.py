@@ -89,6 +89,7 @@ class BatchResult:
     touched: set[str] = field(default_factory=set)  # centres whose state changed
     routed: list[str] = field(default_factory=list)  # outages whose routes changed
     active_outages: int = 0  # in the cached centres once the batch is applied
+    waiting: dict[str, int] = field(default_factory=dict)  # per touched centre, after it
 
 
 
@@ -255,9 +256,12 @@ class Pipeline:
                                             e.subject, e.to_json(), headers) for e in events]
         for centre, partition in partition_of.items():  # what the batch decides once
             events, plans = settle(self._centres[centre], self.config)
+            result.waiting[centre] = len(self._centres[centre].waiting)
             result.plans += plans
-            result.outbox += [OutboxRow(partition, TOPIC_OF_TYPE[e.type], e.subject,
-                                        e.to_json()) for e in events]
+            traces = _settle_traces(centre, events)
+            result.outbox += [
+                OutboxRow(partition, TOPIC_OF_TYPE[e.type], e.subject, e.to_json(),
+                          traces.get(getattr(e.data, "outage_id", ""), ())) for e in events]
         result.active_outages = sum(
             1 for s in self._centres.values() for o in s.outages.values() if o.active)
         return result
@@ -279,11 +283,16 @@ class Pipeline:
                      trace_id=result.trace_ids.get(p.plan_id))
             m.plans.labels(p.status).inc()
             m.solve_seconds.observe(p.solve_ms / 1000)
-            m.displaced.labels(p.centre_id).inc(p.displaced)
+            if not (p.restored or p.from_waiting):  # a first plan: re-plans count nobody twice
+                m.displaced.labels(p.centre_id).inc(p.displaced)
+                m.unplaced.labels(p.centre_id).inc(p.unplaced)
             m.moved.labels(p.centre_id).inc(p.moved)
-            m.unplaced.labels(p.centre_id).inc(p.unplaced)
+            m.placed_from_waiting.labels(p.centre_id).inc(p.from_waiting)
+            m.restored.labels(p.centre_id).inc(p.restored)
             m.gap.set((p.cost - p.bound) / p.cost if p.cost else 0.0)
         m.active_outages.set(result.active_outages)
+        for centre, waiting in result.waiting.items():
+            m.waiting.labels(centre).set(waiting)
 
 
 def _routing_trace(record: Record, copy: CloudEvent[Any]) -> Headers:
@@ -325,6 +334,18 @@ def _planning_trace(record: Record, event: CloudEvent[Any], plans: Sequence[Plan
     if trace_id:
         result.trace_ids.update({p.plan_id: trace_id for p in plans})
     return tracing.headers_of(span)
+
+
+def _settle_traces(centre: str, events: Sequence[CloudEvent[Any]]) -> dict[str, Headers]:
+    """What settle() decided for an outage (re-plans, restores, advice) is in that outage's
+    trace at the centre: one span per outage, its context on each of those events."""
+    traces = {}
+    for outage_id in sorted({getattr(e.data, "outage_id", "") for e in events} - {""}):
+        span = tracing.span("reslot.settle", trace_id=tracing.outage_trace_id(outage_id, centre),
+                            attributes={"reslot.centre_id": centre, "reslot.outage_id": outage_id})
+        span.end()
+        traces[outage_id] = tracing.headers_of(span)
+    return traces
 
 
 def _last_offsets(records: Iterable[Record]) -> dict[TopicPartition, int]:

@@ -49,7 +49,8 @@ class PlanSummary(Answer):
 
 class Decision(Answer):
     booking_id: str
-    kind: Literal["moved", "unplaced"]
+    kind: Literal["moved", "unplaced", "restored"] = Field(
+        description="moved; unplaced = waiting for a place; restored = back in its slot.")
     from_start: dt.datetime = Field(description="Start of the displaced appointment, local.")
     to_start: dt.datetime | None = Field(
         description="Start of the new appointment, local; null if unplaced.")

@@ -169,3 +169,39 @@ def test_router_holds_a_lift_that_comes_before_its_declaration() -> None:
     copies = route(routes, declared)
     assert [(c.type, c.subject) for c in copies] == [
         ("visa.outage.declared.v1", "a"), ("visa.outage.lifted.v1", "a")]
+
+
+def test_events_that_free_places_note_room_for_the_waiting() -> None:
+    state = fold(ev("visa.slots.published.v1", slots([at(3, 9)], capacity=1)),
+                 ev("visa.booking.created.v1", booking("b1", at(3, 9))),
+                 ev("visa.booking.created.v1", booking("b2", at(3, 9))))
+    assert state.batch.room == {"short_stay"}  # a new slot is room
+    state.batch.clear()
+    for quiet in (ev("visa.slots.published.v1", slots([at(3, 9)], capacity=1), eid="same"),
+                  ev("visa.slots.withdrawn.v1", {"centre_id": CENTRE, "service": "short_stay",
+                                                 "starts": [at(3, 9)]})):
+        apply(state, quiet)
+        assert state.batch.room == set(), quiet.type
+    moved = ev("visa.booking.moved.v1", {"booking_id": "b1", "centre_id": CENTRE,
+                                         "slot_start": at(4, 9)})
+    apply(state, moved)
+    assert (state.batch.room, state.batch.trigger, state.batch.plan_cause) == (
+        {"short_stay"}, "capacity", moved.id)
+    cancelled = ev("visa.booking.cancelled.v1", {"booking_id": "b2", "centre_id": CENTRE})
+    apply(state, cancelled)
+    assert state.batch.plan_cause == moved.id  # the batch's first room event names the plans
+    assert state.batch.room_time == cancelled.time
+
+
+def test_a_lift_or_a_revision_reopens_what_the_outage_stopped() -> None:
+    state = fold(ev("visa.outage.declared.v1", outage("o1", at(3, 15), at(3, 19),
+                                                      services=["long_stay"])))
+    state.batch.clear()
+    apply(state, ev("visa.outage.revised.v1", {"outage_id": "o1", "start": at(3, 16),
+                                               "end": at(3, 19)}, subject=CENTRE))
+    assert (state.batch.room, state.batch.trigger) == ({"long_stay"}, "revision")
+    assert state.outages["o1"].revised is not None
+    state.batch.clear()
+    apply(state, ev("visa.outage.lifted.v1", {"outage_id": "o1"}, subject=CENTRE))
+    assert (state.batch.room, state.batch.trigger, state.batch.reopened) == (
+        {"long_stay"}, "lift", True)

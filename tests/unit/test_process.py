@@ -77,7 +77,9 @@ def test_no_capacity_leaves_unplaced_with_advice() -> None:
     unplaced = by_type(out, "visa.appointment.unplaced.v1")
     assert [u.data.reason for u in unplaced] == ["no_capacity_in_horizon"]
     advice = by_type(out, "visa.capacity.advice.v1")[0].data
-    assert [(x.date, x.places) for x in advice.extra] == [(at(4, 9).date(), 1)]
+    # v1.1: the earliest whole day a day's notice after the announcement (25 Nov 10:00)
+    # on which the centre opens (it published Wednesdays and Thursdays): Thu 27 Nov
+    assert [(x.date, x.places) for x in advice.extra] == [(dt.date(2025, 11, 27), 1)]
     note = by_type(out, "visa.notification.requested.v1")[0].data
     assert note.template == "appointment_unplaced"
     assert "new_start" not in note.variables
@@ -93,17 +95,35 @@ def test_unplaced_booking_is_not_decided_twice() -> None:
     assert by_type(again, "visa.appointment.unplaced.v1") == []
 
 
-def test_revision_covering_the_new_slot_moves_again_never_back() -> None:
+def test_revision_covering_the_new_slot_moves_again_and_the_lift_restores() -> None:
     state = calendar()
     run(state, ev("visa.outage.declared.v1", outage("o1", at(3, 15), at(3, 19), notice_min=0)))
     assert state.bookings["b1"].slot_start == at(3, 10).astimezone(dt.UTC)
     out = run(state, ev("visa.outage.revised.v1", {"outage_id": "o1", "start": at(3, 10),
-                                                   "end": at(3, 12)}, subject=CENTRE))
+                                                   "end": at(3, 19)}, subject=CENTRE))
     moved = by_type(out, "visa.appointment.rescheduled.v1")
     assert [(m.data.from_start, m.data.to_start) for m in moved] == [(at(3, 10), at(3, 9))]
-    # the 16:00 slot is free again, but nobody is moved back there
+    # v1.1 replaces "nobody is moved back": the lift gives b1 its original 16:00 again
     lifted = run(state, ev("visa.outage.lifted.v1", {"outage_id": "o1"}, subject=CENTRE))
-    assert by_type(lifted, "visa.appointment.rescheduled.v1") == []
+    back = by_type(lifted, "visa.appointment.rescheduled.v1")
+    assert [(m.data.from_start, m.data.to_start, m.data.reason) for m in back] == [
+        (at(3, 9), at(3, 16), "restored")]
+    note = by_type(lifted, "visa.notification.requested.v1")[0].data
+    assert note.template == "appointment_restored"
+    assert (note.variables["old_start"], note.variables["new_start"]) == (
+        at(3, 9).isoformat(), at(3, 16).isoformat())
+    completed = by_type(lifted, "visa.plan.completed.v1")[0].data
+    assert (completed.trigger, completed.moved) == ("lift", 1)
+
+
+def test_revision_that_uncovers_the_original_slot_restores_instead_of_moving() -> None:
+    state = calendar()
+    run(state, ev("visa.outage.declared.v1", outage("o1", at(3, 15), at(3, 19), notice_min=0)))
+    out = run(state, ev("visa.outage.revised.v1", {"outage_id": "o1", "start": at(3, 10),
+                                                   "end": at(3, 12)}, subject=CENTRE))
+    moved = by_type(out, "visa.appointment.rescheduled.v1")
+    assert [(m.data.to_start, m.data.reason) for m in moved] == [(at(3, 16), "restored")]
+    assert by_type(out, "visa.plan.completed.v1")[0].data.trigger == "revision"
 
 
 def test_overbooked_slot_is_reported_once() -> None:

@@ -2,7 +2,7 @@
 
 from datetime import UTC, date, datetime
 
-from services.scheduler.solver import SolveParams, capacity_advice, greedy, solve, validate
+from services.scheduler.solver import SolveParams, greedy, solve, validate
 from services.scheduler.solver.model import Displaced, Instance, Plan, Slot
 from tests.unit.test_rules import at, booking, instance, slot
 
@@ -62,12 +62,11 @@ def test_deadline_pulls_the_move_earlier() -> None:
     assert plan.assignments[0].reason == "earlier_day"
 
 
-def test_no_room_leaves_the_booking_unplaced_and_asks_for_a_place() -> None:
+def test_no_room_leaves_the_booking_unplaced() -> None:
     centre = instance([booking("a"), booking("b", category="official")], [slot(11, 10)])
     plan = solved(centre)
     assert moved_to(plan) == {"a": None, "b": at(11, 10)}
     assert plan.assignments[0].reason == "no_capacity_in_horizon"
-    assert capacity_advice(centre, plan) == [(date(2025, 3, 11), "short_stay", 1)]
 
 
 def test_family_that_cannot_stay_together_is_unplaced_together() -> None:
@@ -78,8 +77,6 @@ def test_family_that_cannot_stay_together_is_unplaced_together() -> None:
     assert moved_to(plan) == {"f1": None, "f2": None}
     assert {a.reason for a in plan.assignments} == {"group_cannot_stay_together"}
     assert plan.status == "optimal"
-    # Both members are counted on their cheapest common day, capacity ignored.
-    assert capacity_advice(centre, plan) == [(date(2025, 3, 10), "short_stay", 2)]
 
 
 def test_members_staying_on_two_days_leave_the_family_unplaced() -> None:

@@ -7,7 +7,10 @@ Events reach a centre in any order across topics, so every case has a defined ou
 - a withdrawn slot: capacity 0, so bookings left in it show as a capacity conflict;
 - an outage lifted before it was declared: remembered; the later declaration stays lifted;
 - a revision of an unknown outage acts as its declaration.
-`apply` returns what it touched, so the caller checks only those for displacement.
+`apply` returns what it touched, so the caller checks only those for displacement. An
+event that frees places (slots published or raised, a booking cancelled or moved away, an
+outage shortened or lifted) notes it in the batch notes, for settle() to re-plan the
+waiting list and to restore bookings whose original slot stands again.
 """
 
 import datetime as dt
@@ -16,6 +19,7 @@ from typing import Any
 
 from schemas import data as d
 from schemas.envelope import CloudEvent
+from schemas.reasons import PlanTrigger
 from services.scheduler.domain.state import (
     BookingRec,
     BookingStatus,
@@ -35,7 +39,13 @@ class Touched:
 
 def apply(state: CentreState, event: CloudEvent[Any]) -> Touched:
     handler = _HANDLERS[type(event.data)]
+    notes = state.batch
+    notes.pending, notes.reopened = None, False
     touched: Touched = handler(state, event.data, event.time)
+    if notes.pending is not None:  # this event added room: it causes the re-plan
+        notes.trigger, notes.room_time = notes.pending, event.time
+        notes.plan_cause = notes.plan_cause or event.id
+        notes.pending = None
     return touched
 
 
@@ -49,6 +59,9 @@ def _slots_published(state: CentreState, data: d.SlotsPublished, _: dt.datetime)
     touched = Touched()
     for spec in data.slots:
         key = (data.service, spec.start.astimezone(dt.UTC))
+        known = state.slots.get(key)
+        if spec.capacity > (known.capacity if known is not None else 0):
+            state.batch.add_room(data.service, "capacity")
         state.slots[key] = SlotRec(spec.duration_min, spec.capacity)
         state.dirty_slots.add(key)
         touched.slots.add(key)
@@ -90,6 +103,8 @@ def _booking_cancelled(state: CentreState, data: d.BookingCancelled, _: dt.datet
         state.dirty_bookings.add(data.booking_id)
         return Touched()
     slot = (booking.service, booking.slot_start) if booking.slot_start else None
+    if booking.active:
+        state.batch.add_room(booking.service, "capacity")
     state.set_status(data.booking_id, booking, "cancelled")
     return Touched(slots={slot} if slot else set())
 
@@ -104,6 +119,8 @@ def _booking_moved(state: CentreState, data: d.BookingMoved, _: dt.datetime) -> 
     if booking.status == "cancelled":
         return Touched()
     old = (booking.service, booking.slot_start) if booking.slot_start else None
+    if booking.active and booking.slot_start != start:
+        state.batch.add_room(booking.service, "capacity")  # its old place is free
     state.set_slot(data.booking_id, booking, start)
     slots = {(booking.service, start)} | ({old} if old else set())
     return Touched(bookings={data.booking_id}, slots=slots)
@@ -130,12 +147,16 @@ def _outage_declared(state: CentreState, data: d.OutageDeclared, time: dt.dateti
 
 def _outage_revised(state: CentreState, data: d.OutageRevised, time: dt.datetime) -> Touched:
     known = state.outages.get(data.outage_id)
-    if known is None:
-        known = OutageRec(data.start, data.end, data.services, 1440, time, active=True)
+    at = time.astimezone(dt.UTC)
+    if known is None:  # the router sends the declaration first; a lone revision declares
+        known = OutageRec(data.start, data.end, data.services, 1440, at, active=True)
         state.outages[data.outage_id] = known
     elif not known.active:
         return Touched()
+    else:  # what it stopped may run again (a shorter window, fewer services)
+        _reopen(state, known, "revision")
     known.start, known.end = data.start.astimezone(dt.UTC), data.end.astimezone(dt.UTC)
+    known.revised = at if known.revised is None else max(known.revised, at)
     if data.services is not None:
         known.services = data.services
     if data.centre_ids is not None and state.centre_id not in data.centre_ids:
@@ -149,10 +170,20 @@ def _outage_lifted(state: CentreState, data: d.OutageLifted, time: dt.datetime) 
     if known is None:
         at = time.astimezone(dt.UTC)
         state.outages[data.outage_id] = OutageRec(at, at, None, 0, at, active=False)
-    else:
+    elif known.active:
         known.active = False
+        _reopen(state, known, "lift")
     state.dirty_outages.add(data.outage_id)
-    return Touched()  # lifting moves nobody
+    return Touched()  # settle() restores and re-plans the bookings it displaced
+
+
+def _reopen(state: CentreState, outage: OutageRec, trigger: PlanTrigger) -> None:
+    """An outage lifted or revised: its displaced bookings may go back (restore) and the
+    places it held may seat the waiting."""
+    notes = state.batch
+    notes.reopened = True
+    for service in outage.services if outage.services is not None else (None,):
+        notes.add_room(service, trigger)
 
 
 def _bookings_in(state: CentreState, slots: set[SlotKey]) -> set[str]:

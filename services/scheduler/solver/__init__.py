@@ -1,10 +1,10 @@
 """The pure rescheduling solver: instance in, plan out, no I/O.
 
 solve() is the one the scheduler calls; validate() checks any plan against CONTRACT.md;
-greedy() is the baseline; capacity_advice() says which extra places would seat everyone.
+greedy() is the baseline; spread_advice() says where extra places would seat the waiting.
 """
 
-from services.scheduler.solver.advice import capacity_advice
+from services.scheduler.solver.advice import AdviceCalendar, spread_advice
 from services.scheduler.solver.greedy import greedy
 from services.scheduler.solver.model import (
     Assignment,
@@ -19,6 +19,7 @@ from services.scheduler.solver.solve import solve
 from services.scheduler.solver.validate import plan_cost, validate
 
 __all__ = [
+    "AdviceCalendar",
     "Assignment",
     "Displaced",
     "Instance",
@@ -26,9 +27,9 @@ __all__ = [
     "Policy",
     "Slot",
     "SolveParams",
-    "capacity_advice",
     "greedy",
     "plan_cost",
     "solve",
+    "spread_advice",
     "validate",
 ]

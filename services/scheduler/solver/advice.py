@@ -1,74 +1,85 @@
-"""Capacity advice: how many extra places, on which day and service, would seat everyone.
+"""Capacity advice (CONTRACT v1.1): where operations should add places for the waiting.
 
-Each unplaced booking is counted once, on its cheapest day that has a slot it could
-take if the slot had room (notice and horizon respected, capacity ignored); a family is
-counted together on one day (the day of the members who stay put, if any).
+Exactly the waiting bookings are counted, each once. They are spread over the earliest
+dates the centre opens for their service, starting with the first whole day at least the
+outage's notice after the decision's clock, each date taking at most `share` of the
+service's usual daily capacity (at least one place), a family's places all on one date.
+Dates run past the waiting horizon when needed: the advice is never empty while someone
+waits. Who comes first: the earliest original slot (the fairness of the unplaced cost).
+
+A family larger than a date's share gets a date of its own, whose share it then exceeds:
+splitting it would break the family rule.
 """
 
-from collections import Counter, defaultdict
-from datetime import date, datetime
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
-from services.scheduler.solver import rules
-from services.scheduler.solver.cost import booking_placement
-from services.scheduler.solver.model import Displaced, Instance, Plan
-
-Starts = dict[str, list[tuple[datetime, date]]]
+DAY = timedelta(days=1)
+ALL_WEEK = frozenset(range(7))
 
 
-def capacity_advice(instance: Instance, plan: Plan) -> list[tuple[date, str, int]]:
-    """(local day, service, extra places), sorted."""
-    unplaced = {a.booking_id for a in plan.assignments if a.to_start is None}
-    starts = _starts_by_service(instance)
-    extra: Counter[tuple[date, str]] = Counter()
-    groups: dict[str, list[Displaced]] = defaultdict(list)
-    known: dict[tuple[object, ...], date | None] = {}  # bookings alike have the same day
-    for booking in instance.bookings:
-        if booking.booking_id not in unplaced:
+@dataclass(frozen=True)
+class AdviceCalendar:
+    """What the spread needs to know of the centre, per service."""
+
+    first_day: date  # the first date far enough from the decision's clock
+    usual: Mapping[str, int]  # usual daily capacity (places per date)
+    weekdays: Mapping[str, frozenset[int]]  # weekdays it opens (Monday = 0)
+    closed: Mapping[str, frozenset[date]] = field(default_factory=dict)  # stopped by outages
+    share: float = 0.25
+
+    def day_cap(self, service: str) -> int:
+        return max(1, math.floor(self.share * self.usual.get(service, 0)))
+
+    def opens(self, service: str, day: date, any_weekday: bool = False) -> bool:
+        return ((any_weekday or day.weekday() in self.weekdays.get(service, ALL_WEEK))
+                and day not in self.closed.get(service, frozenset()))
+
+    def share_a_weekday(self, services: Iterable[str]) -> bool:
+        common = ALL_WEEK
+        for service in services:
+            common = common & self.weekdays.get(service, ALL_WEEK)
+        return bool(common)
+
+
+def spread_advice(units: Sequence[Mapping[str, int]],
+                  calendar: AdviceCalendar) -> list[tuple[date, str, int]]:
+    """(date, service, places), sorted; `units` are the waiting families and single
+    bookings (places per service that must share a date), most deserving first."""
+    used: Counter[tuple[date, str]] = Counter()
+    first_free: dict[str, date] = {}  # per service: no earlier date has room left
+
+    def fits(day: date, service: str, places: int, any_weekday: bool = False) -> bool:
+        taken = used[(day, service)]
+        cap = calendar.day_cap(service)
+        return calendar.opens(service, day, any_weekday) and (
+            taken + places <= cap or (taken == 0 and places > cap))
+
+    for unit in units:
+        if not unit:
             continue
-        if booking.group_id is None:
-            alike = (booking.service, booking.from_start, booking.from_day,
-                     booking.category, booking.travel_date)
-            if alike not in known:
-                known[alike] = _cheapest_day([booking], starts, instance, None)
-            day = known[alike]
-            if day is not None:
-                extra[(day, booking.service)] += 1
-        else:
-            groups[booking.group_id].append(booking)
-    for group_id, members in sorted(groups.items()):
-        anchors = instance.anchors.get(group_id, ())
-        only = {day for _, day in anchors}
-        day = _cheapest_day(members, starts, instance, only or None)
-        if day is not None:
-            extra.update((day, m.service) for m in members)
-    return sorted((day, service, count) for (day, service), count in extra.items())
+        # A family whose services never open on the same weekday still gets one date.
+        any_weekday = not calendar.share_a_weekday(unit)
+        day = max(first_free.get(s, calendar.first_day) for s in unit)
+        while not all(fits(day, s, n, any_weekday) for s, n in unit.items()):
+            day += DAY
+        for service, places in unit.items():
+            used[(day, service)] += places
+            start = first_free.get(service, calendar.first_day)
+            while not fits(start, service, 1):
+                start += DAY
+            first_free[service] = start
+    return sorted((day, service, n) for (day, service), n in used.items())
 
 
-def _starts_by_service(instance: Instance) -> Starts:
-    # Every slot start after the notice, whatever its places: we ask for more of them.
-    starts: Starts = defaultdict(list)
-    for slot in instance.slots:
-        if rules.respects_notice(slot.start, instance):
-            starts[slot.service].append((slot.start, slot.day))
-    return starts
-
-
-def _cheapest_day(
-    members: list[Displaced], starts: Starts, instance: Instance, only: set[date] | None
-) -> date | None:
-    # The day where the members together would cost least; every member needs a start.
-    totals: dict[date, int] | None = None
-    for member in members:
-        best: dict[date, int] = {}
-        for start, day in starts.get(member.service, []):
-            if only is not None and day not in only:
-                continue
-            if rules.within_horizon(member, start, instance.policy):
-                cost = booking_placement(member, start, day, instance.policy)
-                best[day] = min(cost, best.get(day, cost))
-        totals = best if totals is None else {
-            d: c + best[d] for d, c in totals.items() if d in best
-        }
-    if not totals:
-        return None
-    return min(totals, key=lambda d: (totals[d], d))
+def usual_daily_capacity(per_day: Mapping[date, int]) -> int:
+    """The median of the published daily capacities (days with none left out): one day of
+    extra opening or a half day does not move it, unlike the mean."""
+    days = sorted(c for c in per_day.values() if c > 0)
+    if not days:
+        return 0
+    middle = len(days) // 2
+    return days[middle] if len(days) % 2 else (days[middle - 1] + days[middle]) // 2

@@ -60,7 +60,7 @@ def outage_record(o: OutageRec) -> str:
     return json.dumps({
         "start": ts(o.start), "end": ts(o.end), "services": o.services,
         "notice_min": o.notice_min, "announced": ts(o.announced), "active": o.active,
-        "reason": o.reason,
+        "reason": o.reason, "revised": ts(o.revised) if o.revised else None,
     })
 
 
@@ -70,18 +70,21 @@ def outage_of(record: str) -> OutageRec:
         start=parse_ts(r["start"]), end=parse_ts(r["end"]),
         services=tuple(r["services"]) if r["services"] is not None else None,
         notice_min=r["notice_min"], announced=parse_ts(r["announced"]), active=r["active"],
-        reason=r["reason"],
+        reason=r["reason"], revised=parse_ts(r["revised"]) if r.get("revised") else None,
     )
 
 
 def decision_row(centre_id: str, booking_id: str, dec: Decision) -> tuple[Any, ...]:
     return (centre_id, booking_id, dec.outage_id, dec.plan_id, dec.kind, ts(dec.at_start),
-            dec.reason, ts(dec.to_start) if dec.to_start else None)
+            dec.reason, ts(dec.to_start) if dec.to_start else None,
+            ts(dec.original_start) if dec.original_start else None, dec.notification_id)
 
 
 def decision_of(row: Any) -> Decision:
     return Decision(row.outage_id, row.plan_id, row.kind, parse_ts(row.at_start), row.reason,
-                    parse_ts(row.to_start) if row.to_start else None)
+                    parse_ts(row.to_start) if row.to_start else None,
+                    parse_ts(row.original_start) if row.original_start else None,
+                    row.notification_id)
 
 
 def slot_key(service: str, start: str) -> SlotKey:

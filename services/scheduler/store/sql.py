@@ -19,21 +19,19 @@ from services.scheduler.domain.routing import Route
 from services.scheduler.domain.state import CentreState, PlanSummary, SlotRec
 from services.scheduler.store import codec
 from services.scheduler.store import tables as t
-from services.scheduler.store.bulk import Bulk, Row
+from services.scheduler.store.bulk import Bulk
+from services.scheduler.store.calendar import load_calendar
+from services.scheduler.store.rows import (
+    OUTBOX_COLUMNS,
+    BatchRows,
+    Headers,
+    OutboxRow,
+    TopicPartition,
+    batch_rows,
+)
 
-TopicPartition = tuple[str, int]
-
-
-Headers = tuple[tuple[str, bytes], ...]
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    partition: int
-    topic: str
-    key: str
-    value: bytes
-    headers: Headers = ()  # Kafka headers beyond content-type: the trace context
+__all__ = ["BatchRows", "OutboxRow", "SchedulerStore", "StoredRow",
+           "TopicPartition", "batch_rows", "make_engine"]
 
 
 @dataclass(frozen=True)
@@ -43,10 +41,6 @@ class StoredRow:
     key: str
     value: bytes
     headers: Headers = ()
-
-
-def _headers_column(headers: Headers) -> str | None:
-    return json.dumps([[k, v.decode()] for k, v in headers]) if headers else None
 
 
 def _headers_of(column: str | None) -> Headers:
@@ -73,10 +67,13 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=5, pool_pre_ping=True, hide_parameters=True)
 
 
-def _add_outbox_headers(conn: sa.Connection) -> None:
-    """Stores made before the outbox had a headers column get it (nullable: no rewrite)."""
-    if "headers" not in {c["name"] for c in sa.inspect(conn).get_columns("outbox")}:
-        conn.execute(sa.text("ALTER TABLE outbox ADD COLUMN headers TEXT"))
+def _add_later_columns(conn: sa.Connection) -> None:
+    """Stores made before a column existed get it (nullable: no rewrite of the table)."""
+    inspector = sa.inspect(conn)
+    for table, column in t.LATER_COLUMNS:
+        if column.name not in {c["name"] for c in inspector.get_columns(table.name)}:
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
 
 
 # Held while creating the tables: two instances starting on an empty PostgreSQL database
@@ -97,7 +94,7 @@ class SchedulerStore:
             if store._dialect == "postgresql":  # instances starting together: one creates
                 await conn.execute(_SCHEMA_LOCK)
             await conn.run_sync(t.metadata.create_all)
-            await conn.run_sync(_add_outbox_headers)
+            await conn.run_sync(_add_later_columns)
         return store
 
     async def close(self) -> None:
@@ -142,6 +139,7 @@ class SchedulerStore:
             for r in await conn.execute(query):
                 key = codec.slot_key(r.service, r.start)
                 states[r.centre_id].conflicts[key] = (r.capacity, r.booked)
+            await load_calendar(conn, states)
         for state in states.values():
             state.reindex()
         return states
@@ -156,6 +154,7 @@ class SchedulerStore:
                 r.outage_id: Route(
                     tuple(json.loads(r.centres)),
                     [ANY_ADAPTER.validate_json(p) for p in json.loads(r.pending)],
+                    ANY_ADAPTER.validate_json(r.declared) if r.declared else None,
                 )
                 for r in rows
             }
@@ -218,72 +217,3 @@ class SchedulerStore:
         async with self.engine.connect() as conn:
             rows = await conn.execute(sa.select(t.plans))
             return [json.loads(r.summary) for r in rows]
-
-
-OUTBOX_COLUMNS = ("partition", "topic", "key", "value", "headers")  # seq: assigned in order
-
-
-@dataclass(frozen=True)
-class BatchRows:
-    """Everything one input batch writes, as rows: built apart from the transaction, so the
-    next batch can be applied in memory while this one is being written. A row is a tuple
-    of its table's columns in order (the outbox's: OUTBOX_COLUMNS)."""
-
-    upserts: dict[str, list[Row]]
-    resolved: list[tuple[str, str, str]]  # conflicts that no longer exist: deleted
-    outbox: list[Row]
-
-
-def batch_rows(
-    states: Sequence[CentreState],
-    routes: Mapping[str, Route],
-    offsets: Mapping[TopicPartition, int],
-    outbox: Sequence[OutboxRow],
-    plans: Sequence[PlanSummary] = (),
-) -> BatchRows:
-    """The rows of the states' changes, routes, input offsets, outbox and plan summaries."""
-    rows, resolved = _state_rows(states)
-    rows[t.routes.name] = [
-        (o, json.dumps(r.centres), json.dumps([p.model_dump_json() for p in r.pending]))
-        for o, r in routes.items()
-    ]
-    rows[t.offsets.name] = [(tp[0], tp[1], off) for tp, off in offsets.items()]
-    rows[t.plans.name] = [
-        (p.plan_id, p.centre_id, p.outage_id, json.dumps(p.__dict__)) for p in plans
-    ]
-    return BatchRows(rows, resolved, [
-        (r.partition, r.topic, r.key, r.value, _headers_column(r.headers)) for r in outbox
-    ])
-
-
-def _state_rows(
-    states: Sequence[CentreState],
-) -> tuple[dict[str, list[Row]], list[tuple[str, str, str]]]:
-    """The rows every changed part of every centre needs, by table; conflicts resolved."""
-    rows: dict[str, list[Row]] = {
-        name: [] for name in ("centres", "slots", "bookings", "outages", "decisions", "conflicts")
-    }
-    resolved = []
-    for s in states:
-        c = s.centre_id
-        if s.dirty_info and s.info is not None:
-            rows["centres"].append((c, s.info.model_dump_json()))
-        rows["slots"] += [
-            (c, k[0], codec.ts(k[1]), s.slots[k].duration_min, s.slots[k].capacity)
-            for k in s.dirty_slots
-        ]
-        rows["bookings"] += [codec.booking_row(c, b, s.bookings[b]) for b in s.dirty_bookings]
-        rows["outages"] += [
-            (c, o, codec.outage_record(s.outages[o])) for o in s.dirty_outages
-        ]
-        rows["decisions"] += [
-            codec.decision_row(c, b, s.decisions[b]) for b in s.dirty_decisions
-        ]
-        for k in s.dirty_conflicts:
-            if k in s.conflicts:
-                rows["conflicts"].append(
-                    (c, k[0], codec.ts(k[1]), s.conflicts[k][0], s.conflicts[k][1]))
-            else:
-                resolved.append((c, k[0], codec.ts(k[1])))
-    return rows, resolved
-

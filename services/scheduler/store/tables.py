@@ -45,6 +45,8 @@ decisions = sa.Table(
     sa.Column("at_start", sa.String(32), nullable=False),
     sa.Column("reason", sa.String(50), nullable=False),
     sa.Column("to_start", sa.String(32)),
+    sa.Column("original_start", sa.String(32)),  # v1.1: the slot a restore gives back
+    sa.Column("notification_id", sa.String(64)),  # v1.1: the message the next supersedes
     sa.Index("ix_decisions_plan", "plan_id"),
 )
 conflicts = sa.Table(
@@ -78,6 +80,7 @@ routes = sa.Table(
     sa.Column("outage_id", sa.String(200), primary_key=True),
     sa.Column("centres", sa.Text, nullable=False),
     sa.Column("pending", sa.Text, nullable=False),
+    sa.Column("declared", sa.Text),  # v1.1: the declaration as it stands (JSON CloudEvent)
 )
 plans = sa.Table(
     "plans", metadata,
@@ -85,4 +88,31 @@ plans = sa.Table(
     sa.Column("centre_id", sa.String(100), nullable=False, index=True),
     sa.Column("outage_id", sa.String(200), nullable=False),
     sa.Column("summary", sa.Text, nullable=False),
+)
+# v1.1, per centre: what the status page shows of the waiting list (waiting is also the
+# size of the derived index, stored here so the page needs no scan of the decisions).
+calendar = sa.Table(
+    "centre_calendar", metadata,
+    sa.Column("centre_id", sa.String(100), primary_key=True),
+    sa.Column("waiting", sa.Integer, nullable=False),
+    sa.Column("placed_from_waiting", sa.Integer, nullable=False),
+    sa.Column("restored", sa.Integer, nullable=False),
+)
+# v1.1: the latest capacity advice per centre and outage (the latest by time stands).
+advice = sa.Table(
+    "capacity_advice", metadata,
+    sa.Column("centre_id", sa.String(100), primary_key=True),
+    sa.Column("outage_id", sa.String(200), primary_key=True),
+    sa.Column("advice_id", sa.String(64), nullable=False),
+    sa.Column("time", sa.String(32), nullable=False),
+    sa.Column("basis", sa.String(64), nullable=False),
+    sa.Column("waiting", sa.Integer, nullable=False),
+    sa.Column("extra", sa.Text, nullable=False),  # JSON [{date, service, places}, ...]
+)
+# Columns added after a table was first created: added in place when a store opens.
+LATER_COLUMNS: tuple[tuple[sa.Table, sa.Column[str]], ...] = (
+    (outbox, outbox.c.headers),
+    (decisions, decisions.c.original_start),
+    (decisions, decisions.c.notification_id),
+    (routes, routes.c.declared),
 )
