@@ -10,7 +10,7 @@ from pathlib import Path
 
 from services.common.metrics import Metrics
 from services.common.settings import KafkaSettings, Settings
-from services.scheduler.app import run_scheduler
+from services.scheduler.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,7 @@ def settings_for(bootstrap: str, database_url: str, **extra: object) -> Settings
 async def running_scheduler(settings: Settings) -> AsyncIterator[Metrics]:
     stop = asyncio.Event()
     metrics = Metrics()
-    task = asyncio.create_task(run_scheduler(settings, stop, metrics))
+    task = asyncio.create_task(create_app(settings, metrics=metrics).run(stop))
     try:
         yield metrics
     finally:

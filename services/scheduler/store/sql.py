@@ -7,7 +7,6 @@ crash, the stored state, offsets and outbox agree.
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,39 +18,29 @@ from services.scheduler.domain.routing import Route
 from services.scheduler.domain.state import CentreState, PlanSummary, SlotRec
 from services.scheduler.store import codec
 from services.scheduler.store import tables as t
-from services.scheduler.store.bulk import Bulk, Row
+from services.scheduler.store.bulk import Bulk
+from services.scheduler.store.queries import StatusQueries
+from services.scheduler.store.rows import (
+    OUTBOX_COLUMNS,
+    BatchRows,
+    OriginKey,
+    OutboxRow,
+    StoredRow,
+    TopicPartition,
+    batch_rows,
+    headers_of,
+)
 
-TopicPartition = tuple[str, int]
-
-
-Headers = tuple[tuple[str, bytes], ...]
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    partition: int
-    topic: str
-    key: str
-    value: bytes
-    headers: Headers = ()  # Kafka headers beyond content-type: the trace context
-
-
-@dataclass(frozen=True)
-class StoredRow:
-    seq: int
-    topic: str
-    key: str
-    value: bytes
-    headers: Headers = ()
+__all__ = ["BatchRows", "Fenced", "OutboxRow", "SchedulerStore", "StatusQueries", "StoredRow",
+           "TopicPartition", "batch_rows", "make_engine"]
 
 
-def _headers_column(headers: Headers) -> str | None:
-    return json.dumps([[k, v.decode()] for k, v in headers]) if headers else None
+class Fenced(Exception):
+    """Another instance has claimed a partition of this batch since we did: not written."""
 
-
-def _headers_of(column: str | None) -> Headers:
-    return tuple((k, v.encode()) for k, v in json.loads(column)) if column else ()
-
+    def __init__(self, partitions: Iterable[int]) -> None:
+        self.partitions = sorted(partitions)
+        super().__init__(f"partitions {self.partitions} were claimed by another instance")
 
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
@@ -73,15 +62,32 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=5, pool_pre_ping=True, hide_parameters=True)
 
 
-def _add_outbox_headers(conn: sa.Connection) -> None:
-    """Stores made before the outbox had a headers column get it (nullable: no rewrite)."""
-    if "headers" not in {c["name"] for c in sa.inspect(conn).get_columns("outbox")}:
-        conn.execute(sa.text("ALTER TABLE outbox ADD COLUMN headers TEXT"))
+def _add_outbox_columns(conn: sa.Connection) -> None:
+    """Stores made before the outbox had these columns get them (nullable: no rewrite)."""
+    present = {c["name"] for c in sa.inspect(conn).get_columns("outbox")}
+    for name, kind in (("headers", "TEXT"), ("to_partition", "INTEGER")):
+        if name not in present:
+            conn.execute(sa.text(f"ALTER TABLE outbox ADD COLUMN {name} {kind}"))
 
 
 # Held while creating the tables: two instances starting on an empty PostgreSQL database
 # would otherwise both CREATE TABLE, and one fail on a unique violation in pg_type.
 _SCHEMA_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext('reslot-scheduler-schema'))")
+
+
+async def _check_fence(conn: Any, fence: Mapping[int, int]) -> None:
+    """Refuse the write if a partition was claimed since (the UPDATE also locks the row, so
+    a claim waits for this transaction)."""
+    lost = []
+    owners = t.partition_owners
+    for p, epoch in sorted(fence.items()):
+        kept = await conn.execute(sa.update(owners)
+                                  .where(owners.c.partition == p, owners.c.epoch == epoch)
+                                  .values(epoch=epoch))
+        if kept.rowcount != 1:
+            lost.append(p)
+    if lost:
+        raise Fenced(lost)
 
 
 class SchedulerStore:
@@ -93,12 +99,16 @@ class SchedulerStore:
     @classmethod
     async def open(cls, url: str) -> "SchedulerStore":
         store = cls(make_engine(url))
-        async with store.engine.begin() as conn:
-            if store._dialect == "postgresql":  # instances starting together: one creates
+        await store.create_tables()
+        return store
+
+    async def create_tables(self) -> None:
+        """Create what is missing (instances starting together: one creates, under a lock)."""
+        async with self.engine.begin() as conn:
+            if self._dialect == "postgresql":
                 await conn.execute(_SCHEMA_LOCK)
             await conn.run_sync(t.metadata.create_all)
-            await conn.run_sync(_add_outbox_headers)
-        return store
+            await conn.run_sync(_add_outbox_columns)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -146,6 +156,37 @@ class SchedulerStore:
             state.reindex()
         return states
 
+    async def load_origins(self, partitions: Iterable[TopicPartition],
+                           ) -> dict[OriginKey, tuple[int, int]]:
+        """The last origin applied to these partitions of the internal topics."""
+        wanted = set(partitions)
+        if not wanted:
+            return {}
+        query = sa.select(t.origins).where(
+            t.origins.c.partition.in_(sorted({p for _, p in wanted})))
+        async with self.engine.connect() as conn:
+            return {(r.topic, r.partition, r.origin_topic, r.origin_partition):
+                    (r.origin_offset, r.origin_index) for r in await conn.execute(query)
+                    if (r.topic, r.partition) in wanted}
+
+    async def claim(self, partitions: Iterable[int]) -> dict[int, int]:
+        """Raise the epoch of each partition: from now on only batches applied under the
+        returned epochs are written. Waits for a write in flight of the previous owner (the
+        row lock), so what it committed is read after this."""
+        claimed: dict[int, int] = {}
+        async with self.engine.begin() as conn:
+            for p in sorted(set(partitions)):  # one order everywhere: no deadlock
+                owners = t.partition_owners
+                raised = await conn.execute(sa.update(owners).where(owners.c.partition == p)
+                                            .values(epoch=owners.c.epoch + 1)
+                                            .returning(owners.c.epoch))
+                epoch = raised.scalar()
+                if epoch is None:  # a second claimant's insert fails: retried as transient
+                    await conn.execute(sa.insert(owners).values(partition=p, epoch=1))
+                    epoch = 1
+                claimed[p] = int(epoch)
+        return claimed
+
     async def load_routes(self, outage_ids: Iterable[str]) -> dict[str, Route]:
         ids = sorted(set(outage_ids))
         if not ids:
@@ -189,6 +230,7 @@ class SchedulerStore:
                       for s in bulk.upsert(t.metadata.tables[name], rows)]
         statements += bulk.insert(t.outbox, OUTBOX_COLUMNS, batch.outbox)
         async with self.engine.begin() as conn:
+            await _check_fence(conn, batch.fence)
             for centre, service, start in batch.resolved:
                 await conn.execute(sa.delete(t.conflicts).where(
                     t.conflicts.c.centre_id == centre, t.conflicts.c.service == service,
@@ -202,8 +244,8 @@ class SchedulerStore:
             query = query.where(t.outbox.c.partition.in_(sorted(set(partitions))))
         async with self.engine.connect() as conn:
             rows = await conn.execute(query)
-            return [StoredRow(r.seq, r.topic, r.key, r.value, _headers_of(r.headers))
-                    for r in rows]
+            return [StoredRow(r.seq, r.topic, r.key, r.value, headers_of(r.headers),
+                              r.to_partition) for r in rows]
 
     async def outbox_delete(self, seqs: Sequence[int]) -> None:
         async with self.engine.begin() as conn:
@@ -220,146 +262,3 @@ class SchedulerStore:
             return [json.loads(r.summary) for r in rows]
 
 
-OUTBOX_COLUMNS = ("partition", "topic", "key", "value", "headers")  # seq: assigned in order
-
-
-@dataclass(frozen=True)
-class BatchRows:
-    """Everything one input batch writes, as rows: built apart from the transaction, so the
-    next batch can be applied in memory while this one is being written. A row is a tuple
-    of its table's columns in order (the outbox's: OUTBOX_COLUMNS)."""
-
-    upserts: dict[str, list[Row]]
-    resolved: list[tuple[str, str, str]]  # conflicts that no longer exist: deleted
-    outbox: list[Row]
-
-
-def batch_rows(
-    states: Sequence[CentreState],
-    routes: Mapping[str, Route],
-    offsets: Mapping[TopicPartition, int],
-    outbox: Sequence[OutboxRow],
-    plans: Sequence[PlanSummary] = (),
-) -> BatchRows:
-    """The rows of the states' changes, routes, input offsets, outbox and plan summaries."""
-    rows, resolved = _state_rows(states)
-    rows[t.routes.name] = [
-        (o, json.dumps(r.centres), json.dumps([p.model_dump_json() for p in r.pending]))
-        for o, r in routes.items()
-    ]
-    rows[t.offsets.name] = [(tp[0], tp[1], off) for tp, off in offsets.items()]
-    rows[t.plans.name] = [
-        (p.plan_id, p.centre_id, p.outage_id, json.dumps(p.__dict__)) for p in plans
-    ]
-    return BatchRows(rows, resolved, [
-        (r.partition, r.topic, r.key, r.value, _headers_column(r.headers)) for r in outbox
-    ])
-
-
-def _state_rows(
-    states: Sequence[CentreState],
-) -> tuple[dict[str, list[Row]], list[tuple[str, str, str]]]:
-    """The rows every changed part of every centre needs, by table; conflicts resolved."""
-    rows: dict[str, list[Row]] = {
-        name: [] for name in ("centres", "slots", "bookings", "outages", "decisions", "conflicts")
-    }
-    resolved = []
-    for s in states:
-        c = s.centre_id
-        if s.dirty_info and s.info is not None:
-            rows["centres"].append((c, s.info.model_dump_json()))
-        rows["slots"] += [
-            (c, k[0], codec.ts(k[1]), s.slots[k].duration_min, s.slots[k].capacity)
-            for k in s.dirty_slots
-        ]
-        rows["bookings"] += [codec.booking_row(c, b, s.bookings[b]) for b in s.dirty_bookings]
-        rows["outages"] += [
-            (c, o, codec.outage_record(s.outages[o])) for o in s.dirty_outages
-        ]
-        rows["decisions"] += [
-            codec.decision_row(c, b, s.decisions[b]) for b in s.dirty_decisions
-        ]
-        for k in s.dirty_conflicts:
-            if k in s.conflicts:
-                rows["conflicts"].append(
-                    (c, k[0], codec.ts(k[1]), s.conflicts[k][0], s.conflicts[k][1]))
-            else:
-                resolved.append((c, k[0], codec.ts(k[1])))
-    return rows, resolved
-
-
-class StatusQueries:
-    """Read-only queries behind the status API and page."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-
-    async def outages(self) -> list[dict[str, Any]]:
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(sa.select(t.outages))).all()
-            plans = (await conn.execute(sa.select(t.plans))).all()
-        by_outage: dict[str, dict[str, Any]] = {}
-        for r in rows:
-            record = json.loads(r.record)
-            entry = by_outage.setdefault(r.outage_id, {
-                "outage_id": r.outage_id, "start": record["start"], "end": record["end"],
-                "services": record["services"], "reason": record["reason"],
-                "active": False, "centres": [], "plans": []})
-            entry["active"] = entry["active"] or record["active"]
-            entry["centres"].append(r.centre_id)
-        for p in plans:
-            if p.outage_id in by_outage:
-                by_outage[p.outage_id]["plans"].append(json.loads(p.summary))
-        return sorted(by_outage.values(), key=lambda o: (not o["active"], o["start"]))
-
-    async def centre(self, centre_id: str) -> dict[str, Any] | None:
-        async with self.engine.connect() as conn:
-            info = (await conn.execute(sa.select(t.centres.c.info)
-                                       .where(t.centres.c.centre_id == centre_id))).scalar()
-            if info is None:
-                return None
-            active = (await conn.execute(sa.select(sa.func.count()).select_from(t.bookings).where(
-                t.bookings.c.centre_id == centre_id, t.bookings.c.status == "active"))).scalar()
-            capacity = (await conn.execute(sa.select(sa.func.sum(t.slots.c.capacity))
-                                           .where(t.slots.c.centre_id == centre_id))).scalar()
-            kinds = (await conn.execute(
-                sa.select(t.decisions.c.kind, sa.func.count())
-                .where(t.decisions.c.centre_id == centre_id).group_by(t.decisions.c.kind))).all()
-            plans = (await conn.execute(sa.select(t.plans.c.summary)
-                                        .where(t.plans.c.centre_id == centre_id))).all()
-        counts = {k: n for k, n in kinds}
-        summaries = [json.loads(p.summary) for p in plans]
-        return {
-            "centre": json.loads(info), "active_bookings": active or 0,
-            "capacity": capacity or 0,
-            "displaced": sum(p["displaced"] for p in summaries),
-            "moved": counts.get("moved", 0), "unplaced": counts.get("unplaced", 0),
-            "plans": summaries,
-        }
-
-    async def plan(self, plan_id: str) -> dict[str, Any] | None:
-        async with self.engine.connect() as conn:
-            summary = (await conn.execute(sa.select(t.plans.c.summary)
-                                          .where(t.plans.c.plan_id == plan_id))).scalar()
-            if summary is None:
-                return None
-            rows = (await conn.execute(sa.select(t.decisions)
-                                       .where(t.decisions.c.plan_id == plan_id)
-                                       .order_by(t.decisions.c.booking_id))).all()
-        return {**json.loads(summary), "decisions": [
-            {"booking_id": r.booking_id, "kind": r.kind, "from_start": r.at_start,
-             "to_start": r.to_start, "reason": r.reason} for r in rows]}
-
-    async def plans(self) -> list[dict[str, Any]]:
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(sa.select(t.plans.c.summary))).all()
-        return [json.loads(r.summary) for r in rows]
-
-    async def delays_hours(self) -> list[float]:
-        """Hours between the old and the new start of every booking moved."""
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(
-                sa.select(t.decisions.c.at_start, t.decisions.c.to_start)
-                .where(t.decisions.c.kind == "moved"))).all()
-        return [(codec.parse_ts(r.to_start) - codec.parse_ts(r.at_start)).total_seconds() / 3600
-                for r in rows if r.to_start]
