@@ -11,7 +11,7 @@ from schemas.topics import Topic
 from services.common.settings import KafkaSettings, Settings
 from services.scheduler.app import SchedulerApp, create_app
 from services.scheduler.ownership import Ownership
-from services.scheduler.parsing import InputRecord, origin_of
+from services.scheduler.parsing import InputRecord, Origin, origin_of
 from tests.builders import CENTRE, at, booking, centre, line
 
 PARTITIONS = 6
@@ -83,4 +83,31 @@ async def test_a_record_on_another_partition_is_forwarded_not_applied(tmp_path: 
     # its offset is stored with the forward: read again, it is not forwarded twice
     assert await app.store.stored_offsets([("visa.bookings.v1", ELSEWHERE)]) == {
         ("visa.bookings.v1", ELSEWHERE): 0}
+    await app.store.close()
+
+
+async def test_a_forward_published_twice_is_applied_once(tmp_path: Path) -> None:
+    """The relay crashed between publishing and deleting: the owner reads the created
+    booking again after its cancellation, and must not bring it back."""
+    app = await _app(tmp_path)
+    app.positions.applied[(str(Topic.INPUTS_BY_CENTRE), OWNER)] = -1
+    created = line("visa.booking.created.v1", booking("b1", at(3, 9))).encode()
+    cancelled = line("visa.booking.cancelled.v1",
+                     {"booking_id": "b1", "centre_id": CENTRE}).encode()
+
+    def forwarded(offset: int, value: bytes, origin_offset: int) -> InputRecord:
+        origin = Origin(Topic.BOOKINGS, Topic.BOOKINGS, ELSEWHERE, origin_offset)
+        return InputRecord(Topic.INPUTS_BY_CENTRE, OWNER, offset, CENTRE.encode(), value,
+                           1_764_000_000_000, (origin.header(),))
+
+    await app.consumption.applier.apply([forwarded(0, created, 10), forwarded(1, cancelled, 11)])
+    await app.writer.settle()
+    app.pipeline.forget()  # what is skipped must be known from the store, not the cache
+    await app.consumption.applier.apply([forwarded(2, created, 10), forwarded(3, cancelled, 11)])
+    await app.writer.settle()
+    state = (await app.store.load_centres([CENTRE]))[CENTRE]
+    assert state.bookings["b1"].status == "cancelled"
+    assert app.metrics.duplicates.labels(Topic.INPUTS_BY_CENTRE)._value.get() == 2
+    assert await app.store.stored_offsets([(Topic.INPUTS_BY_CENTRE, OWNER)]) == {
+        (Topic.INPUTS_BY_CENTRE, OWNER): 3}
     await app.store.close()

@@ -1,8 +1,11 @@
 """The scheduler's store on SQLAlchemy 2 (async): SQLite by default, PostgreSQL in production.
 
-`commit` writes, in ONE transaction, the changed centre state, the input offsets that
-state reflects and the output events it caused (the outbox). Whatever the moment of a
-crash, the stored state, offsets and outbox agree.
+`write` stores, in ONE transaction, the changed centre state, the input offsets that
+state reflects and the output events it caused (the outbox), checking first that no other
+instance has claimed a partition of the batch since (`claim`: an epoch per partition, the
+fencing token). Whatever the moment of a crash, the stored state, offsets and outbox agree,
+and an instance that lost its partitions writes none of their centres. What a batch writes
+is built apart, as rows (rows.py); the status page's queries are in queries.py.
 """
 
 import json
