@@ -79,18 +79,19 @@ _SCHEMA_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext('reslot-scheduler-
 
 
 async def _check_fence(conn: Any, fence: Mapping[int, int]) -> None:
-    """Refuse the write if a partition was claimed since (the UPDATE also locks the row, so
-    a claim waits for this transaction)."""
-    lost = []
+    """Refuse the write if a partition was claimed since: one statement, which also locks
+    the partitions' rows, so that a claim waits for this transaction to end."""
+    if not fence:
+        return
     owners = t.partition_owners
-    for p, epoch in sorted(fence.items()):
-        kept = await conn.execute(sa.update(owners)
-                                  .where(owners.c.partition == p, owners.c.epoch == epoch)
-                                  .values(epoch=epoch))
-        if kept.rowcount != 1:
-            lost.append(p)
-    if lost:
-        raise Fenced(lost)
+    held = sa.or_(*[sa.and_(owners.c.partition == p, owners.c.epoch == e)
+                    for p, e in sorted(fence.items())])
+    kept = await conn.execute(sa.update(owners).where(held).values(epoch=owners.c.epoch))
+    if kept.rowcount == len(fence):
+        return
+    rows = await conn.execute(sa.select(owners).where(owners.c.partition.in_(sorted(fence))))
+    current = {r.partition: r.epoch for r in rows}
+    raise Fenced(p for p, e in fence.items() if current.get(p) != e)
 
 
 class SchedulerStore:
