@@ -17,9 +17,9 @@ ASYNCAPI = HERE / "asyncapi.json"
 SERVICES: dict[str, dict[str, list[Topic]]] = {
     "scheduler": {
         "receive": [Topic.CENTRES, Topic.CAPACITY, Topic.BOOKINGS, Topic.OUTAGES,
-                    Topic.OUTAGES_BY_CENTRE, Topic.REPLIES, Topic.OPS],
+                    Topic.OUTAGES_BY_CENTRE, Topic.INPUTS_BY_CENTRE, Topic.REPLIES, Topic.OPS],
         "send": [Topic.RESCHEDULES, Topic.NOTIFICATIONS, Topic.OUTAGES_BY_CENTRE,
-                 Topic.REPLIES, Topic.DEADLETTER],
+                 Topic.INPUTS_BY_CENTRE, Topic.REPLIES, Topic.DEADLETTER],
     },
     "web": {
         "receive": [],
@@ -50,6 +50,9 @@ def asyncapi() -> dict[str, Any]:
         types = [t for t, top in TOPIC_OF_TYPE.items() if top == topic]
         if topic == Topic.OUTAGES_BY_CENTRE:
             types = [t for t, top in TOPIC_OF_TYPE.items() if top == Topic.OUTAGES]
+        if topic == Topic.INPUTS_BY_CENTRE:  # any input, forwarded to its centre's owner
+            types = [t for t, top in TOPIC_OF_TYPE.items()
+                     if top in (Topic.CENTRES, Topic.CAPACITY, Topic.BOOKINGS, Topic.OUTAGES)]
         if topic == Topic.DEADLETTER:
             types = ["visa.deadletter.v1"]
         channels[_name(topic)] = {

@@ -17,6 +17,10 @@ class Topic(StrEnum):
     # Internal: outage events re-published once per named centre, keyed by centre id, so the
     # owner of every centre sees them (DESIGN.md, Partitions). Not part of the public contract.
     OUTAGES_BY_CENTRE = "reslot.outages-by-centre.v1"
+    # Internal: an input read on a partition other than its owner's (an upstream producer
+    # that does not partition with murmur2), forwarded to the owner's partition, keyed by
+    # centre id (outage id for an outage not yet routed). Not part of the public contract.
+    INPUTS_BY_CENTRE = "reslot.inputs-by-centre.v1"
 
 
 DEADLETTER = Topic.DEADLETTER
@@ -28,7 +32,11 @@ INPUT_TOPICS: tuple[Topic, ...] = (
     Topic.CAPACITY,
     Topic.BOOKINGS,
     Topic.OUTAGES_BY_CENTRE,
+    Topic.INPUTS_BY_CENTRE,
 )
+
+# The scheduler's own topics, written only by it, with an explicit partition.
+INTERNAL_TOPICS: tuple[Topic, ...] = (Topic.OUTAGES_BY_CENTRE, Topic.INPUTS_BY_CENTRE)
 
 TOPIC_OF_TYPE: dict[str, Topic] = {
     "visa.centre.registered.v1": Topic.CENTRES,

@@ -93,21 +93,22 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
-    from services.scheduler.app import planning_config
+    from services.scheduler.app import plan_pipeline
     from services.scheduler.dryrun import dry_run
-    from services.scheduler.pipeline import Pipeline
 
-    config = planning_config(settings)
     with Path(args.file).open(encoding="utf-8") as f:
-        rows = asyncio.run(dry_run(f, lambda store: Pipeline(store, config)))
+        rows = asyncio.run(dry_run(f, plan_pipeline(settings)))
     dead = 0
-    for row in rows:
+    for row in rows:  # every event the scheduler would publish, dead letters included
+        sys.stdout.write(row.value.decode() + "\n")
         if row.topic == "visa.deadletter.v1":
             dead += 1
-            reason = json.loads(row.value)["data"]
-            print(f"dead letter: line {reason['offset']}: {reason['error']}", file=sys.stderr)
-        else:
-            sys.stdout.write(row.value.decode() + "\n")
+            letter = json.loads(row.value)["data"]
+            print(f"dead letter: line {letter['offset']}: {letter['error_class']}: "
+                  f"{letter['error']}", file=sys.stderr)
+    if dead:
+        print(f"{dead} line(s) dead-lettered" + (" (--strict: exit 1)" if args.strict else ""),
+              file=sys.stderr)
     return 1 if dead and args.strict else 0
 
 
@@ -131,22 +132,17 @@ def cmd_deadletters(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
-    from services.common.metrics import Metrics
-    from services.scheduler.app import run_scheduler
-    from services.scheduler.store.sql import SchedulerStore
+    from services.scheduler.app import create_app
     from services.web.app import front_for
     from services.web.server import serve
 
     async def main(s: Settings) -> None:
         stop = asyncio.Event()
         await until_signalled(stop)
-        metrics = Metrics()
-        store = await SchedulerStore.open(s.database_url)
-        app = front_for(s, store.engine, metrics.registry)
-        try:
-            await asyncio.gather(run_scheduler(s, stop, metrics), serve(app, s.http_port, stop))
-        finally:
-            await store.close()
+        scheduler = create_app(s)
+        front = front_for(s, scheduler.store.engine, scheduler.metrics.registry,
+                          more_probes={"scheduler": scheduler.ready})
+        await asyncio.gather(scheduler.run(stop), serve(front, s.http_port, stop))
 
     with broker_for(settings) as s:
         asyncio.run(main(s))
@@ -207,8 +203,13 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
     from services.dev import run_dev
 
+    async def main(s: Settings) -> None:
+        stop = asyncio.Event()
+        await until_signalled(stop)
+        await run_dev(s, stop, demo=args.demo, scenario=Path(args.scenario))
+
     with broker_for(settings) as s:
-        asyncio.run(run_dev(s, demo=args.demo, scenario=Path(args.scenario)))
+        asyncio.run(main(s))
     return 0
 
 
@@ -224,7 +225,8 @@ def parser() -> argparse.ArgumentParser:
     pub.set_defaults(func=cmd_publish)
     pl = sub.add_parser("plan", help="print what the scheduler would publish for a file")
     pl.add_argument("file")
-    pl.add_argument("--strict", action="store_true", help="exit 1 if any line is dead-lettered")
+    pl.add_argument("--strict", action="store_true",
+                    help="exit 1 after the run if any line was dead-lettered")
     pl.set_defaults(func=cmd_plan)
     dl = sub.add_parser("deadletters", help="list or replay dead letters (needs a broker)")
     dl.add_argument("action", choices=["list", "replay"])

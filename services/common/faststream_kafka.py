@@ -15,13 +15,12 @@ from faststream.security import (
     SASLScram512,
 )
 
-from services.common.kafka import client_options
+from services.common.kafka import SESSION, client_options
 from services.common.settings import KafkaSettings
 
 FASTSTREAM_LOG = logging.getLogger("reslot.faststream")
 
-# Tests use short sessions so a killed member is replaced in about 10 s (DESIGN.md).
-SESSION = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
+__all__ = ["SESSION", "make_broker", "raw_body", "security_of", "tolerant_parser"]
 
 
 def security_of(kafka: KafkaSettings) -> BaseSecurity | None:

@@ -69,15 +69,20 @@ async def ensure_topics(settings: Settings, topics: Iterable[str] = tuple(Topic)
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message to publish: topic, key (the centre id) and CloudEvent JSON bytes."""
+    """One message to publish: topic, key (the centre id) and CloudEvent JSON bytes;
+    `partition`: where, when not by the key's hash (the scheduler's internal topics)."""
 
     topic: str
     key: str
     value: bytes
     headers: tuple[tuple[str, bytes], ...] = ()
+    partition: int | None = None
 
 
 HEADERS = (("content-type", b"application/cloudevents+json"),)
+
+# Consumer group session: a killed member is replaced in about 10 s (DESIGN.md).
+SESSION = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
 
 
 def make_producer(settings: Settings, **extra: Any) -> AIOKafkaProducer:
@@ -97,7 +102,8 @@ async def publish_all(producer: AIOKafkaProducer, messages: Sequence[Outgoing]) 
     """Send all messages, in order per key, and wait until the broker has acknowledged each."""
     futures = [
         await producer.send(
-            m.topic, m.value, key=m.key.encode(), headers=list(HEADERS + m.headers)
+            m.topic, m.value, key=m.key.encode(), partition=m.partition,
+            headers=list(HEADERS + m.headers),
         )
         for m in messages
     ]

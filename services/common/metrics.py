@@ -9,6 +9,14 @@ class Metrics:
         r = self.registry
         self.consumed = Counter("reslot_events_consumed", "Input events consumed",
                                 ["topic"], registry=r)
+        self.forwarded = Counter(
+            "reslot_events_forwarded",
+            "Inputs read on a partition other than their centre's, forwarded to its owner",
+            ["topic"], registry=r)
+        self.duplicates = Counter(
+            "reslot_internal_duplicates",
+            "Records of an internal topic published again by the relay, applied once",
+            ["topic"], registry=r)
         self.deadletters = Counter("reslot_deadletters", "Inputs sent to the dead-letter topic",
                                    ["service", "error_class"], registry=r)
         self.plans = Counter("reslot_plans", "Plans solved", ["status"], registry=r)

@@ -37,11 +37,12 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from opentelemetry.util._importlib_metadata import entry_points
 from opentelemetry.util.types import AttributeValue
 
+from services.common.ids import derived_id
+
 log = logging.getLogger("reslot.tracing")
 
 Headers = tuple[tuple[str, bytes], ...]
 TRACE_HEADERS = ("traceparent", "tracestate")
-NAMESPACE = uuid.UUID("0b4f6f3e-6a55-4f0e-9d38-1f4b2f1d7c21")
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 _forced_trace_id: ContextVar[int | None] = ContextVar("reslot_forced_trace_id", default=None)
@@ -132,7 +133,7 @@ def tracer() -> trace.Tracer:
 
 def outage_trace_id(outage_id: str, centre_id: str) -> int:
     """The trace id of everything done for one outage at one centre."""
-    return uuid.uuid5(NAMESPACE, f"{outage_id}|{centre_id}").int
+    return uuid.UUID(derived_id("trace", outage_id, centre_id)).int
 
 
 def context_of(headers: Iterable[tuple[str, bytes | None]] | None) -> otel_context.Context:

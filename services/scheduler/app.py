@@ -1,30 +1,42 @@
-"""The scheduler service: one composition root that wires store, pipeline, Kafka and relay."""
+"""The scheduler's composition root: `create_app(settings)` builds every part once, in
+dependency order, with no setter after construction; `SchedulerApp` starts and stops them.
+
+    store ─▶ pipeline ─▶ consumer ─▶ writer ─▶ positions (the rebalance listener)
+          ─▶ producer ─▶ relay ─▶ applier ─▶ consumption (the fetch loop)
+
+Nothing connects until `start()`: building is free of I/O (aiokafka's clients only need the
+running event loop, so call `create_app` inside it).
+"""
 
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker, KafkaMessage
 
-from services.common.faststream_kafka import SESSION, make_broker, raw_body, tolerant_parser
-from services.common.kafka import ensure_topics, make_producer
+from schemas.topics import INPUT_TOPICS, Topic
+from services.common.clock import Clock, SystemClock
+from services.common.kafka import SESSION, client_options, ensure_topics, make_producer
 from services.common.metrics import Metrics
 from services.common.runtime import BATCHED_YOUNG, tune_gc
 from services.common.settings import Settings
-from services.scheduler.consumer import Applier, Positions
+from services.scheduler.consumer import GROUP, Applier, Consumption, Writer
 from services.scheduler.domain.process import PlanningConfig
-from services.scheduler.pipeline import SCHEDULER_TOPICS, Pipeline
+from services.scheduler.ownership import Ownership
+from services.scheduler.pipeline import Pipeline
+from services.scheduler.positions import Positions
 from services.scheduler.relay import Relay
 from services.scheduler.solver.cost import parse_windows
 from services.scheduler.solver.model import Policy, SolveParams
 from services.scheduler.solver.solve import solve
-from services.scheduler.store.sql import SchedulerStore
+from services.scheduler.store.sql import SchedulerStore, make_engine
 
 log = logging.getLogger("reslot.scheduler")
-GROUP = "reslot-scheduler"
+
+SCHEDULER_TOPICS: tuple[str, ...] = (*[str(t) for t in INPUT_TOPICS], str(Topic.OUTAGES))
 
 
 def planning_config(settings: Settings) -> PlanningConfig:
@@ -51,90 +63,128 @@ def planning_config(settings: Settings) -> PlanningConfig:
                           advice_day_share=settings.advice_day_share)
 
 
+def plan_pipeline(settings: Settings, *, clock: Clock | None = None,
+                  ) -> Callable[[SchedulerStore], Pipeline]:
+    """The pipeline of `reslot plan` (dryrun.py) on its temporary store: one partition."""
+    config = planning_config(settings)
+    return lambda store: Pipeline(store, config, clock=clock or SystemClock())
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None,
+               metrics: Metrics | None = None) -> "SchedulerApp":
+    """Every part of the scheduler, wired once; nothing connects until `start()`."""
+    clock = clock or SystemClock()
+    metrics = metrics or Metrics()
+    store = SchedulerStore(make_engine(settings.database_url))
+    ownership = Ownership(settings.partitions)
+    pipeline = Pipeline(store, planning_config(settings), ownership=ownership,
+                        metrics=metrics, clock=clock)
+    consumer = AIOKafkaConsumer(
+        **client_options(settings.kafka),
+        client_id="reslot-scheduler",
+        group_id=GROUP,
+        enable_auto_commit=False,  # the store, not Kafka's commit, records what was applied
+        auto_offset_reset="earliest",
+        partition_assignment_strategy=(RangePartitionAssignor,),  # keeps co-partitioning
+        max_poll_records=settings.batch_max_records,
+        **SESSION,
+    )
+    producer = make_producer(settings)
+    stopping = asyncio.Event()  # set first on shutdown: a batch waiting for the store gives up
+    wake_relay = asyncio.Event()
+    writer = Writer(pipeline, on_stored=wake_relay.set)
+    positions = Positions(store, pipeline, consumer, settle=writer.settle)
+    relay = Relay(store, producer, settings.outbox_batch, positions.owned_partitions, metrics,
+                  wake=wake_relay)
+    applier = Applier(pipeline, positions, writer, give_up=stopping)
+    consumption = Consumption(consumer, applier, positions, metrics, settings.batch_max_records)
+    return SchedulerApp(settings, clock, metrics, store, pipeline, positions, writer, relay,
+                        consumer, producer, consumption, stopping)
+
+
 @dataclass
-class Scheduler:
+class SchedulerApp:
+    """The running scheduler: `run(stop)`, or `start()` then `stop()`. The HTTP front reads
+    `store` (status queries), `metrics.registry` (/metrics) and `ready` (/readyz)."""
+
     settings: Settings
+    clock: Clock
+    metrics: Metrics
     store: SchedulerStore
     pipeline: Pipeline
     positions: Positions
-    applier: Applier
-    broker: KafkaBroker
-    metrics: Metrics
-    relay: Relay | None = None
+    writer: Writer
+    relay: Relay
+    consumer: AIOKafkaConsumer
+    producer: AIOKafkaProducer
+    consumption: Consumption
+    stopping: asyncio.Event
+    _resources: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
-
-async def build_scheduler(settings: Settings, stop: asyncio.Event,
-                          metrics: Metrics | None = None) -> Scheduler:
-    metrics = metrics or Metrics()
-    store = await SchedulerStore.open(settings.database_url)
-    pipeline = Pipeline(store, planning_config(settings), metrics)
-    positions = Positions(store, pipeline)
-    broker = make_broker(settings.kafka, "reslot-scheduler", settings.graceful_timeout_s)
-
-    def stored() -> None:
-        if scheduler.relay is not None:
-            scheduler.relay.wake.set()
-
-    applier = Applier(pipeline, positions, stop, on_stored=stored)
-    scheduler = Scheduler(settings, store, pipeline, positions, applier, broker, metrics)
-
-    subscriber = broker.subscriber(  # type: ignore[call-overload]
-        *SCHEDULER_TOPICS,
-        group_id=GROUP,
-        batch=True,
-        max_records=settings.batch_max_records,
-        batch_timeout_ms=100,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.MANUAL,  # the store, not Kafka's commit, records what was applied
-        listener=positions,
-        partition_assignment_strategy=(RangePartitionAssignor,),  # keeps co-partitioning
-        parser=tolerant_parser,  # a bad header must reach the handler, to be dead-lettered
-        decoder=raw_body,  # the pipeline parses (and dead-letters) the bytes itself
-        **SESSION,
-    )
-
-    @subscriber  # type: ignore[untyped-decorator]
-    async def on_batch(message: KafkaMessage) -> None:
-        await applier.apply(message.raw_message)  # ConsumerRecords, as fetched
-        positions.observe_lag(metrics, GROUP)
-
-    positions.consumer_of = lambda: subscriber.consumer
-    scheduler.subscriber = subscriber  # type: ignore[attr-defined]
-    return scheduler
-
-
-async def run_scheduler(settings: Settings, stop: asyncio.Event,
-                        metrics: Metrics | None = None) -> None:
-    """Run until `stop` is set; then finish the batch in hand, relay what we can, exit."""
-    tune_gc(young=BATCHED_YOUNG)
-    await ensure_topics(settings)
-    own_stop = asyncio.Event()  # set first on shutdown: a retrying batch gives up
-    scheduler = await build_scheduler(settings, own_stop, metrics)
-    async with contextlib.AsyncExitStack() as resources:
-        resources.push_async_callback(scheduler.store.close)
-        producer = make_producer(settings)
-        await producer.start()
-        resources.push_async_callback(producer.stop)
-        relay = Relay(scheduler.store, producer, settings.outbox_batch,
-                      scheduler.positions.owned_partitions, scheduler.metrics)
-        scheduler.relay = relay
+    async def start(self) -> None:
+        """Topics, tables, producer, consumer (joins the group), relay and fetch loop."""
+        tune_gc(young=BATCHED_YOUNG)
+        try:
+            await ensure_topics(self.settings)
+            await self.store.create_tables()
+            self._resources.push_async_callback(self.store.close)
+            await self.producer.start()
+            self._resources.push_async_callback(self.producer.stop)
+            self.consumer.subscribe(SCHEDULER_TOPICS, listener=self.positions)
+            await self.consumer.start()
+            self._resources.push_async_callback(self.consumer.stop)  # leaves the group
+        except BaseException:
+            await self._resources.aclose()
+            raise
         relay_stop = asyncio.Event()
-        relay_task = asyncio.create_task(relay.run(relay_stop))
-        resources.push_async_callback(_drain, relay, relay_stop, relay_task)
-        resources.push_async_callback(scheduler.applier.settle)  # the last write, then relay
-        await scheduler.broker.start()
-        resources.push_async_callback(scheduler.broker.stop)  # waits for the batch in hand
-        resources.callback(own_stop.set)
+        relay_task = asyncio.create_task(self.relay.run(relay_stop), name="scheduler-relay")
+        self._resources.push_async_callback(self._drain, relay_stop, relay_task)
+        self._resources.push_async_callback(self.writer.settle)  # the last write, then relay
+        consuming = asyncio.create_task(self.consumption.run(self.stopping),
+                                        name="scheduler-consume")
+        self._resources.push_async_callback(self._finish, consuming)
+        self._tasks = [consuming, relay_task]
         log.info("scheduler started: group %s, database %s", GROUP,
-                 settings.database_url.split("@")[-1])
-        await stop.wait()
-    log.info("scheduler stopped")
+                 self.settings.database_url.split("@")[-1])
 
+    async def stop(self) -> None:
+        """Finish the batch in hand (within the graceful timeout), store it, relay what can
+        be relayed while the partitions are still ours, then leave the group."""
+        self.stopping.set()
+        await self._resources.aclose()
+        log.info("scheduler stopped")
 
-async def _drain(relay: Relay, relay_stop: asyncio.Event, relay_task: asyncio.Task[None]) -> None:
-    relay_stop.set()
-    await relay_task
-    try:
-        await relay.drain(timeout=5.0)
-    except TimeoutError:
-        log.warning("outbox not fully relayed at shutdown; the next owner will")
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set (or a part fails: then stop, raising its error)."""
+        await self.start()
+        waiting = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait([waiting, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+            await self.stop()
+
+    async def ready(self) -> None:
+        """Readiness: running, and the database answers (raises otherwise)."""
+        if not self._tasks or any(t.done() for t in self._tasks) or self.stopping.is_set():
+            raise RuntimeError("the scheduler is not running")
+        await self.store.ping()
+
+    async def _finish(self, consuming: asyncio.Task[None]) -> None:
+        try:
+            await asyncio.wait_for(asyncio.shield(consuming), self.settings.graceful_timeout_s)
+        except TimeoutError:
+            log.warning("the batch in hand took longer than the graceful timeout; dropped, "
+                        "it is read again from the stored offsets")
+            consuming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await consuming
+
+    async def _drain(self, relay_stop: asyncio.Event, relay_task: asyncio.Task[None]) -> None:
+        relay_stop.set()
+        await relay_task
+        try:
+            await self.relay.drain(timeout=min(5.0, self.settings.graceful_timeout_s / 2))
+        except TimeoutError:
+            log.warning("outbox not fully relayed at shutdown; the next owner will")

@@ -1,7 +1,9 @@
 """`reslot plan`: what the scheduler would publish for a file of input events, with no broker.
 
 The records go through the same Pipeline as in the running service, on a temporary store;
-outage events are routed to their centres right away, as the relay would.
+outage events are routed to their centres right away, as the relay would. A line that is
+not a valid event is dead-lettered, as the service would, stamped with the clock's time
+(a line has no Kafka timestamp), and the run carries on.
 """
 
 import json
@@ -9,8 +11,9 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from schemas.topics import TOPIC_OF_TYPE, Topic
-from services.scheduler.pipeline import InputRecord, Pipeline, Record
+from schemas.topics import INTERNAL_TOPICS, TOPIC_OF_TYPE, Topic
+from services.scheduler.parsing import InputRecord, Record
+from services.scheduler.pipeline import Pipeline
 from services.scheduler.store.sql import SchedulerStore, StoredRow
 
 
@@ -24,7 +27,10 @@ def records_of(lines: Iterable[str]) -> Iterator[Record]:
         except (json.JSONDecodeError, AttributeError):
             kind = ""
         topic = TOPIC_OF_TYPE.get(kind, Topic.BOOKINGS)  # unparseable: dead-lettered there
-        yield InputRecord(str(topic), 0, number, None, line.strip().encode(), 0)
+        yield InputRecord(str(topic), 0, number, None, line.strip().encode(), NO_TIMESTAMP)
+
+
+NO_TIMESTAMP = -1  # as Kafka says of a record without one
 
 
 PipelineFactory = Callable[[SchedulerStore], Pipeline]
@@ -43,27 +49,29 @@ async def dry_run(lines: Iterable[str], pipeline_factory: PipelineFactory) -> li
 async def _run(records: Iterable[Record], pipeline: Pipeline,
                store: SchedulerStore) -> list[StoredRow]:
     published: list[StoredRow] = []
+    internal_offsets = dict.fromkeys(INTERNAL_TOPICS, 0)
+
+    async def apply(batch: list[Record]) -> None:
+        """The batch, then what it sends to the scheduler's own topics, read back at once."""
+        while batch:
+            await pipeline.handle(batch)
+            batch = []
+            for row in await _drain(store):
+                topic = Topic(row.topic) if row.topic in INTERNAL_TOPICS else None
+                if topic is None:
+                    published.append(row)
+                    continue
+                internal_offsets[topic] += 1  # read back, as the owner would
+                batch.append(InputRecord(topic, 0, internal_offsets[topic], row.key.encode(),
+                                         row.value, NO_TIMESTAMP, row.headers))
+
     batch: list[Record] = []
-    routed_offset = 0
     for record in records:
         batch.append(record)
-        if record.topic != Topic.OUTAGES and len(batch) < 1000:
-            continue
-        pending = batch
-        while pending:
-            await pipeline.handle(pending)
-            pending = []
-            for row in await _drain(store):
-                if row.topic == Topic.OUTAGES_BY_CENTRE:
-                    routed_offset += 1
-                    pending.append(InputRecord(str(row.topic), 0, routed_offset,
-                                               row.key.encode(), row.value, 0))
-                else:
-                    published.append(row)
-        batch = []
-    if batch:
-        await pipeline.handle(batch)
-        published += await _drain(store)
+        if record.topic == Topic.OUTAGES or len(batch) >= 1000:
+            await apply(batch)
+            batch = []
+    await apply(batch)
     return published
 
 

@@ -1,8 +1,10 @@
 """The outbox relay: publishes stored output events in order, then deletes them.
 
 A crash between publish and delete re-publishes the same events with the same ids;
-consumers dedupe by id. Only rows of partitions this instance owns are relayed, so two
-instances never race over one centre's events and order per centre holds.
+consumers dedupe by id (and the scheduler's own internal topics by origin, see
+parsing.Origin). Only rows of partitions this instance owns are relayed, so two instances
+never race over one centre's events and order per centre holds. Rows of the internal
+topics go to the partition stored with them: their owner's.
 """
 
 import asyncio
@@ -16,33 +18,34 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.kafka import Outgoing, publish_all
 from services.common.metrics import Metrics
+from services.common.retry import until_done
 from services.scheduler.store.sql import SchedulerStore
 
 log = logging.getLogger("reslot.relay")
 
+TRANSIENT = (KafkaError, OSError, SQLAlchemyError)
+
 
 class Relay:
     def __init__(self, store: SchedulerStore, producer: AIOKafkaProducer, batch: int,
-                 owned: Callable[[], set[int]], metrics: Metrics) -> None:
+                 owned: Callable[[], set[int]], metrics: Metrics,
+                 wake: asyncio.Event | None = None) -> None:
         self.store = store
         self.producer = producer
         self.batch = batch
         self.owned = owned
         self.metrics = metrics
-        self.wake = asyncio.Event()
+        self.wake = wake or asyncio.Event()  # set when a batch is stored: relay at once
         self.published = 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        delay = 0.1
+        """Relay until `stop`; a broker or store that is down is waited for, with backoff."""
         while not stop.is_set():
             try:
-                sent = await self.flush_once()
-                delay = 0.1
-            except (KafkaError, OSError, SQLAlchemyError) as exc:
-                log.warning("relay: broker or store unavailable (%s: %s), retrying in %.1fs",
-                            type(exc).__name__, exc, delay)
-                sent, delay = 0, min(delay * 2, 5.0)
-                await asyncio.sleep(delay)
+                sent = await until_done(self.flush_once, "relay: broker or store unavailable",
+                                        TRANSIENT, log, first_s=0.1, cap_s=5.0, give_up=stop)
+            except TRANSIENT:
+                return  # stopping: what is left is relayed by drain, or the next owner
             if not sent:
                 await self._observe_backlog()
                 self.wake.clear()
@@ -64,8 +67,8 @@ class Relay:
         rows = await self.store.outbox_batch(owned, self.batch)
         if not rows:
             return 0
-        await publish_all(self.producer, [Outgoing(r.topic, r.key, r.value, r.headers)
-                                          for r in rows])
+        await publish_all(self.producer, [Outgoing(r.topic, r.key, r.value, r.headers,
+                                                   r.to_partition) for r in rows])
         await self.store.outbox_delete([r.seq for r in rows])
         self.published += len(rows)
         return len(rows)

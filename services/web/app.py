@@ -72,8 +72,10 @@ def store_probes(settings: Settings, read_model: ReadModel) -> dict[str, Probe]:
 
 
 def front_for(settings: Settings, engine: AsyncEngine, registry: CollectorRegistry,
-              clock: Clock = utc_now) -> FastAPI:
+              clock: Clock = utc_now, more_probes: Mapping[str, Probe] | None = None,
+              ) -> FastAPI:
     """The front on the scheduler's store `engine`: what `reslot scheduler`, `reslot dev`
-    and `reslot web` serve."""
+    and `reslot web` serve; `more_probes`: readiness of what runs beside it."""
     read_model = ReadModel(engine)
-    return create_app(settings, read_model, registry, store_probes(settings, read_model), clock)
+    probes = {**store_probes(settings, read_model), **(more_probes or {})}
+    return create_app(settings, read_model, registry, probes, clock)

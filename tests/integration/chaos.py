@@ -14,7 +14,8 @@ The pieces the reliability tests share:
 - `SchedulerDb`: read-only looks at a scheduler's store (positions, outbox, state);
   `last_offsets` reads the real end of each partition (Tansu's ListOffsets lags).
 - `assignments` / `until_split`: which partitions each consumer owns, from the assignment
-  lines FastStream logs; `split_problems` says what keeps them from a co-partitioned split.
+  lines the consumers log (the scheduler's Positions, FastStream's for the notifier);
+  `split_problems` says what keeps them from a co-partitioned split.
 - `Killer`: SIGKILLs one service at seeded moments (once it has done some work since its
   last start, or after a while idle) and restarts it.
 """

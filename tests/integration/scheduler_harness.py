@@ -8,9 +8,10 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from services.common.clock import Clock
 from services.common.metrics import Metrics
 from services.common.settings import KafkaSettings, Settings
-from services.scheduler.app import run_scheduler
+from services.scheduler.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,10 +22,11 @@ def settings_for(bootstrap: str, database_url: str, **extra: object) -> Settings
 
 
 @contextlib.asynccontextmanager
-async def running_scheduler(settings: Settings) -> AsyncIterator[Metrics]:
+async def running_scheduler(settings: Settings,
+                            clock: Clock | None = None) -> AsyncIterator[Metrics]:
     stop = asyncio.Event()
     metrics = Metrics()
-    task = asyncio.create_task(run_scheduler(settings, stop, metrics))
+    task = asyncio.create_task(create_app(settings, clock=clock, metrics=metrics).run(stop))
     try:
         yield metrics
     finally:

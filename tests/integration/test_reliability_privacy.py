@@ -152,9 +152,9 @@ async def test_no_personal_data_in_any_log(
     raw = "\n".join(repr(r.__dict__) for r in records)
     out, err = capfd.readouterr()
     written = "\n".join([out, err, *commands])
-    assert len(records) > 50
     for expected_line in ("plan committed", "notification delivered", "message dead-lettered",
-                          "input dead-lettered", "notification failed"):
+                          "input dead-lettered", "notification failed", "outage routed",
+                          "assigned to partitions"):
         assert expected_line in raw, f"no {expected_line!r} logged: the test proves nothing"
     leaking = sorted({r.name for r in records if personal_data_in(repr(r.__dict__), personal)})
     assert leaking == [], f"loggers with personal data: {leaking}"

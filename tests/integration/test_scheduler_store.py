@@ -8,7 +8,7 @@ from services.scheduler.domain.fold import apply
 from services.scheduler.domain.routing import Route
 from services.scheduler.domain.state import CentreState, Decision
 from services.scheduler.store.bulk import Bulk
-from services.scheduler.store.sql import BatchRows, OutboxRow, SchedulerStore, batch_rows
+from services.scheduler.store.sql import BatchRows, Fenced, OutboxRow, SchedulerStore, batch_rows
 from tests.builders import CENTRE, at, booking, centre, ev, outage, slots
 from tests.conftest import new_database
 
@@ -104,3 +104,26 @@ async def _too_long_is_refused(url: str) -> None:
         await store.write(BatchRows({"bookings": [row]}, [], []))
     assert (await store.load_centres(["c" * 100]))["c" * 100].bookings == {}
     await store.close()
+
+
+async def test_a_write_under_an_older_epoch_is_refused(store_url: str) -> None:
+    """Fencing: B claims partition 3 after A did; A's next batch (A paused past its session,
+    say) is refused whole, B's goes through, and nothing of A's is stored."""
+    a, b = await SchedulerStore.open(store_url), await SchedulerStore.open(store_url)
+    a_epochs = await a.claim([3, 4])
+    b_epochs = await b.claim([3])
+    assert b_epochs[3] > a_epochs[3]
+    state = CentreState(CENTRE)
+    apply(state, ev("visa.booking.created.v1", booking("from-a", at(3, 9))))
+    rows = batch_rows([state], {}, {("visa.bookings.v1", 3): 7}, [], fence=a_epochs)
+    with pytest.raises(Fenced) as refused:
+        await a.write(rows)
+    assert refused.value.partitions == [3]
+    assert await a.stored_offsets([("visa.bookings.v1", 3)]) == {}
+    assert (await a.load_centres([CENTRE]))[CENTRE].bookings == {}
+    await b.write(batch_rows([], {}, {("visa.bookings.v1", 3): 7}, [], fence=b_epochs))
+    await a.write(batch_rows([], {}, {("visa.bookings.v1", 4): 1}, [], fence={4: a_epochs[4]}))
+    assert await a.stored_offsets([("visa.bookings.v1", 3), ("visa.bookings.v1", 4)]) == {
+        ("visa.bookings.v1", 3): 7, ("visa.bookings.v1", 4): 1}
+    await a.close()
+    await b.close()

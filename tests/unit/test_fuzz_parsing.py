@@ -27,7 +27,7 @@ from services.notifier.service import plan_deliveries
 from services.scheduler.app import planning_config
 from services.scheduler.domain.process import process
 from services.scheduler.domain.state import CentreState
-from services.scheduler.pipeline import InputRecord, centre_of, deadletter_row, parse
+from services.scheduler.parsing import InputRecord, centre_of, deadletter_row, parse
 from tests.builders import CENTRE, at, booking, centre, outage, raw, slots
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
@@ -203,7 +203,7 @@ def test_the_scheduler_parses_anything_into_an_event_or_a_dead_letter(
     assert parsed.record == record
     if parsed.event is None:
         _assert_is_dead_letter(parsed.error)
-        row = deadletter_row(record, parsed.error, "scheduler")  # type: ignore[arg-type]
+        row = deadletter_row(record, parsed.error, NOW)  # type: ignore[arg-type]
         assert json.loads(row.value)["data"]["error_class"] == parsed.error.kind  # type: ignore[union-attr]
     else:
         assert parsed.error is None

@@ -4,8 +4,8 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from services.scheduler.consumer import Positions
-from services.scheduler.pipeline import InputRecord
+from services.scheduler.parsing import InputRecord
+from services.scheduler.positions import Positions
 
 T = "visa.bookings.v1"
 
@@ -20,11 +20,15 @@ class Seeks:
         self.sought.append((tp.topic, tp.partition, offset))
 
 
+async def _nothing() -> None:
+    return None
+
+
 def positions(applied: dict[tuple[str, int], int]) -> tuple[Positions, Seeks]:
-    p = Positions(store=None, pipeline=None)  # type: ignore[arg-type]  # admit uses neither
     seeks = Seeks()
     consumer: Any = seeks
-    p.consumer_of = lambda: consumer
+    p = Positions(store=None, pipeline=None, consumer=consumer,  # type: ignore[arg-type]
+                  settle=_nothing)  # admit uses neither the store nor the pipeline
     p.applied = dict(applied)
     return p, seeks
 

@@ -1,9 +1,10 @@
-"""Rows of one input batch: what the store writes in its one transaction, built apart from
-it (pure), so the next batch can be applied in memory while this one is being written."""
+"""What one input batch writes, as plain rows: built apart from the transaction, so that the
+next batch can be applied in memory while this one is being written (SchedulerStore.write).
+"""
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.scheduler.domain.routing import Route
 from services.scheduler.domain.state import CentreState, PlanSummary
@@ -14,33 +15,55 @@ from services.scheduler.store.calendar import calendar_rows
 
 TopicPartition = tuple[str, int]
 Headers = tuple[tuple[str, bytes], ...]
+# (internal topic, its partition, origin topic, origin partition) -> (origin offset, copy index)
+OriginKey = tuple[str, int, str, int]
+OriginPositions = Mapping[OriginKey, tuple[int, int]]
 
 
 @dataclass(frozen=True)
 class OutboxRow:
+    """An event to publish. `partition` is the input partition that caused it: its owner
+    relays it, in order. `to_partition`: where to publish it (None: by the key's hash)."""
+
     partition: int
     topic: str
     key: str
     value: bytes
-    headers: Headers = ()  # Kafka headers beyond content-type: the trace context
+    headers: Headers = ()  # Kafka headers beyond content-type: trace context, origin
+    to_partition: int | None = None
 
 
-def _headers_column(headers: Headers) -> str | None:
+@dataclass(frozen=True)
+class StoredRow:
+    seq: int
+    topic: str
+    key: str
+    value: bytes
+    headers: Headers = ()
+    to_partition: int | None = None
+
+
+def headers_column(headers: Headers) -> str | None:
     return json.dumps([[k, v.decode()] for k, v in headers]) if headers else None
 
 
-OUTBOX_COLUMNS = ("partition", "topic", "key", "value", "headers")  # seq: assigned in order
+def headers_of(column: str | None) -> Headers:
+    return tuple((k, v.encode()) for k, v in json.loads(column)) if column else ()
+
+
+OUTBOX_COLUMNS = ("partition", "topic", "key", "value", "headers", "to_partition")  # seq: in order
 
 
 @dataclass(frozen=True)
 class BatchRows:
-    """Everything one input batch writes, as rows: built apart from the transaction, so the
-    next batch can be applied in memory while this one is being written. A row is a tuple
-    of its table's columns in order (the outbox's: OUTBOX_COLUMNS)."""
+    """Everything one input batch writes. A row is a tuple of its table's columns in order
+    (the outbox's: OUTBOX_COLUMNS). `fence`: partition -> the epoch this instance claimed
+    it with; the write is refused if another instance has claimed one since."""
 
     upserts: dict[str, list[Row]]
     resolved: list[tuple[str, str, str]]  # conflicts that no longer exist: deleted
     outbox: list[Row]
+    fence: dict[int, int] = field(default_factory=dict)
 
 
 def batch_rows(
@@ -49,8 +72,11 @@ def batch_rows(
     offsets: Mapping[TopicPartition, int],
     outbox: Sequence[OutboxRow],
     plans: Sequence[PlanSummary] = (),
+    origins: OriginPositions | None = None,
+    fence: Mapping[int, int] | None = None,
 ) -> BatchRows:
-    """The rows of the states' changes, routes, input offsets, outbox and plan summaries."""
+    """The rows of the states' changes, routes, input offsets, outbox, plan summaries and
+    the origins applied from the internal topics."""
     rows, resolved = _state_rows(states)
     rows[t.routes.name] = [
         (o, json.dumps(r.centres), json.dumps([p.model_dump_json() for p in r.pending]),
@@ -61,9 +87,11 @@ def batch_rows(
     rows[t.plans.name] = [
         (p.plan_id, p.centre_id, p.outage_id, json.dumps(p.__dict__)) for p in plans
     ]
+    rows[t.origins.name] = [(*key, *position) for key, position in (origins or {}).items()]
     return BatchRows(rows, resolved, [
-        (r.partition, r.topic, r.key, r.value, _headers_column(r.headers)) for r in outbox
-    ])
+        (r.partition, r.topic, r.key, r.value, headers_column(r.headers), r.to_partition)
+        for r in outbox
+    ], dict(fence or {}))
 
 
 def _state_rows(

@@ -1,13 +1,15 @@
 """The scheduler's store on SQLAlchemy 2 (async): SQLite by default, PostgreSQL in production.
 
-`commit` writes, in ONE transaction, the changed centre state, the input offsets that
-state reflects and the output events it caused (the outbox). Whatever the moment of a
-crash, the stored state, offsets and outbox agree.
+`write` stores, in ONE transaction, the changed centre state, the input offsets that
+state reflects and the output events it caused (the outbox), checking first that no other
+instance has claimed a partition of the batch since (`claim`: an epoch per partition, the
+fencing token). Whatever the moment of a crash, the stored state, offsets and outbox agree,
+and an instance that lost its partitions writes none of their centres. What a batch writes
+is built apart, as rows (rows.py); the status page's queries are in queries.py.
 """
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,28 +26,24 @@ from services.scheduler.store.calendar import load_calendar
 from services.scheduler.store.rows import (
     OUTBOX_COLUMNS,
     BatchRows,
-    Headers,
+    OriginKey,
     OutboxRow,
+    StoredRow,
     TopicPartition,
     batch_rows,
+    headers_of,
 )
 
-__all__ = ["BatchRows", "OutboxRow", "SchedulerStore", "StoredRow",
+__all__ = ["BatchRows", "Fenced", "OutboxRow", "SchedulerStore", "StoredRow",
            "TopicPartition", "batch_rows", "make_engine"]
 
 
-@dataclass(frozen=True)
-class StoredRow:
-    seq: int
-    topic: str
-    key: str
-    value: bytes
-    headers: Headers = ()
+class Fenced(Exception):
+    """Another instance has claimed a partition of this batch since we did: not written."""
 
-
-def _headers_of(column: str | None) -> Headers:
-    return tuple((k, v.encode()) for k, v in json.loads(column)) if column else ()
-
+    def __init__(self, partitions: Iterable[int]) -> None:
+        self.partitions = sorted(partitions)
+        super().__init__(f"partitions {self.partitions} were claimed by another instance")
 
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
@@ -81,6 +79,22 @@ def _add_later_columns(conn: sa.Connection) -> None:
 _SCHEMA_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext('reslot-scheduler-schema'))")
 
 
+async def _check_fence(conn: Any, fence: Mapping[int, int]) -> None:
+    """Refuse the write if a partition was claimed since: one statement, which also locks
+    the partitions' rows, so that a claim waits for this transaction to end."""
+    if not fence:
+        return
+    owners = t.partition_owners
+    held = sa.or_(*[sa.and_(owners.c.partition == p, owners.c.epoch == e)
+                    for p, e in sorted(fence.items())])
+    kept = await conn.execute(sa.update(owners).where(held).values(epoch=owners.c.epoch))
+    if kept.rowcount == len(fence):
+        return
+    rows = await conn.execute(sa.select(owners).where(owners.c.partition.in_(sorted(fence))))
+    current = {r.partition: r.epoch for r in rows}
+    raise Fenced(p for p, e in fence.items() if current.get(p) != e)
+
+
 class SchedulerStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -90,12 +104,16 @@ class SchedulerStore:
     @classmethod
     async def open(cls, url: str) -> "SchedulerStore":
         store = cls(make_engine(url))
-        async with store.engine.begin() as conn:
-            if store._dialect == "postgresql":  # instances starting together: one creates
+        await store.create_tables()
+        return store
+
+    async def create_tables(self) -> None:
+        """Create what is missing (instances starting together: one creates, under a lock)."""
+        async with self.engine.begin() as conn:
+            if self._dialect == "postgresql":
                 await conn.execute(_SCHEMA_LOCK)
             await conn.run_sync(t.metadata.create_all)
             await conn.run_sync(_add_later_columns)
-        return store
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -144,6 +162,37 @@ class SchedulerStore:
             state.reindex()
         return states
 
+    async def load_origins(self, partitions: Iterable[TopicPartition],
+                           ) -> dict[OriginKey, tuple[int, int]]:
+        """The last origin applied to these partitions of the internal topics."""
+        wanted = set(partitions)
+        if not wanted:
+            return {}
+        query = sa.select(t.origins).where(
+            t.origins.c.partition.in_(sorted({p for _, p in wanted})))
+        async with self.engine.connect() as conn:
+            return {(r.topic, r.partition, r.origin_topic, r.origin_partition):
+                    (r.origin_offset, r.origin_index) for r in await conn.execute(query)
+                    if (r.topic, r.partition) in wanted}
+
+    async def claim(self, partitions: Iterable[int]) -> dict[int, int]:
+        """Raise the epoch of each partition: from now on only batches applied under the
+        returned epochs are written. Waits for a write in flight of the previous owner (the
+        row lock), so what it committed is read after this."""
+        claimed: dict[int, int] = {}
+        async with self.engine.begin() as conn:
+            for p in sorted(set(partitions)):  # one order everywhere: no deadlock
+                owners = t.partition_owners
+                raised = await conn.execute(sa.update(owners).where(owners.c.partition == p)
+                                            .values(epoch=owners.c.epoch + 1)
+                                            .returning(owners.c.epoch))
+                epoch = raised.scalar()
+                if epoch is None:  # a second claimant's insert fails: retried as transient
+                    await conn.execute(sa.insert(owners).values(partition=p, epoch=1))
+                    epoch = 1
+                claimed[p] = int(epoch)
+        return claimed
+
     async def load_routes(self, outage_ids: Iterable[str]) -> dict[str, Route]:
         ids = sorted(set(outage_ids))
         if not ids:
@@ -188,6 +237,7 @@ class SchedulerStore:
                       for s in bulk.upsert(t.metadata.tables[name], rows)]
         statements += bulk.insert(t.outbox, OUTBOX_COLUMNS, batch.outbox)
         async with self.engine.begin() as conn:
+            await _check_fence(conn, batch.fence)
             for centre, service, start in batch.resolved:
                 await conn.execute(sa.delete(t.conflicts).where(
                     t.conflicts.c.centre_id == centre, t.conflicts.c.service == service,
@@ -201,8 +251,8 @@ class SchedulerStore:
             query = query.where(t.outbox.c.partition.in_(sorted(set(partitions))))
         async with self.engine.connect() as conn:
             rows = await conn.execute(query)
-            return [StoredRow(r.seq, r.topic, r.key, r.value, _headers_of(r.headers))
-                    for r in rows]
+            return [StoredRow(r.seq, r.topic, r.key, r.value, headers_of(r.headers),
+                              r.to_partition) for r in rows]
 
     async def outbox_delete(self, seqs: Sequence[int]) -> None:
         async with self.engine.begin() as conn:

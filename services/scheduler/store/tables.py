@@ -1,4 +1,5 @@
-"""The scheduler's tables: centre state, stored input offsets, the outbox, outage routes."""
+"""The scheduler's tables: centre state, stored input offsets, the outbox, outage routes,
+the origins applied from internal topics and who owns each partition."""
 
 import sqlalchemy as sa
 
@@ -74,6 +75,7 @@ outbox = sa.Table(
     sa.Column("key", sa.String(200), nullable=False),
     sa.Column("value", sa.LargeBinary, nullable=False),
     sa.Column("headers", sa.Text),  # JSON [[name, value], ...]: trace context, else NULL
+    sa.Column("to_partition", sa.Integer),  # internal topics: the owner's partition
 )
 routes = sa.Table(
     "outage_routes", metadata,
@@ -88,6 +90,26 @@ plans = sa.Table(
     sa.Column("centre_id", sa.String(100), nullable=False, index=True),
     sa.Column("outage_id", sa.String(200), nullable=False),
     sa.Column("summary", sa.Text, nullable=False),
+)
+# Per internal topic partition and origin partition: the last record applied from that
+# origin (its offset, and which copy of it). A copy published again by the relay (a crash
+# between publish and delete) is at or before it, and skipped.
+origins = sa.Table(
+    "internal_origins", metadata,
+    sa.Column("topic", sa.String(200), primary_key=True),
+    sa.Column("partition", sa.Integer, primary_key=True),
+    sa.Column("origin_topic", sa.String(200), primary_key=True),
+    sa.Column("origin_partition", sa.Integer, primary_key=True),
+    sa.Column("origin_offset", sa.BigInteger, nullable=False),
+    sa.Column("origin_index", sa.Integer, nullable=False),
+)
+# The fencing token of every partition: raised by each instance that is assigned it. A
+# batch is written only if the epochs it was applied under are still the stored ones, so an
+# instance that lost a partition (paused past its session) can no longer write its centres.
+partition_owners = sa.Table(
+    "partition_owners", metadata,
+    sa.Column("partition", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("epoch", sa.BigInteger, nullable=False),
 )
 # v1.1, per centre: what the status page shows of the waiting list (waiting is also the
 # size of the derived index, stored here so the page needs no scan of the decisions).
@@ -112,6 +134,7 @@ advice = sa.Table(
 # Columns added after a table was first created: added in place when a store opens.
 LATER_COLUMNS: tuple[tuple[sa.Table, sa.Column[str]], ...] = (
     (outbox, outbox.c.headers),
+    (outbox, outbox.c.to_partition),
     (decisions, decisions.c.original_start),
     (decisions, decisions.c.notification_id),
     (routes, routes.c.declared),
