@@ -70,6 +70,21 @@ class Settings(BaseSettings):
     review_centres: str = Field(
         default="", description="Centres whose plans are held for review: '', 'a,b' or '*'.")
 
+    # v1.1 replies and the console: secrets come from here only, and are never logged.
+    link_secrets: SecretStr | None = Field(
+        default=None, description="Comma-separated HMAC secrets of reply links: the first "
+                                  "signs, all verify (rotation). Unset: messages carry no link.")
+    link_days_after_slot: int = Field(default=1, ge=0, description="A link works until then.")
+    console_token: SecretStr | None = Field(
+        default=None, description="Bearer token (or login password) of the operations console.")
+    console_users: SecretStr | None = Field(
+        default=None, description="Basic-auth operators of the console: 'name:password,...'.")
+    console_proxy_header: str | None = Field(
+        default=None, description="Behind an OIDC proxy: the header naming the operator, e.g. "
+                                  "X-Forwarded-Email (trusted: set only behind the proxy).")
+    sms_inbound_token: SecretStr | None = Field(
+        default=None, description="Bearer token the SMS gateway posts inbound messages with.")
+
     # Consumption and the outbox.
     batch_max_records: int = Field(
         default=5000, ge=1,
@@ -93,6 +108,16 @@ class Settings(BaseSettings):
     quiet_hours_end: int = Field(default=8, ge=0, le=23, description="Local hour SMS resume.")
     sms_rate_per_s: float = Field(default=20.0, gt=0)
     email_rate_per_s: float = Field(default=50.0, gt=0)
+
+    def link_secret_list(self) -> list[str]:
+        """The reply-link secrets, the signing one first; empty when links are off."""
+        raw = self.link_secrets.get_secret_value() if self.link_secrets else ""
+        return [part.strip() for part in raw.split(",") if part.strip()]
+
+    def in_review(self, centre_id: str) -> bool:
+        """Whether `centre_id`'s plans are held for an operator's approval."""
+        names = {part.strip() for part in self.review_centres.split(",") if part.strip()}
+        return "*" in names or centre_id in names
 
     def notifier_db(self) -> str:
         if self.notifier_database_url:

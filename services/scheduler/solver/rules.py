@@ -5,11 +5,11 @@ decision hurts is cost.py's, the one place that prices it for the validator and 
 """
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from schemas.reasons import MovedReason, UnplacedReason
+from services.scheduler.domain import hard_rules as hard
 from services.scheduler.solver import cost
-from services.scheduler.solver.cost import minute_of
 from services.scheduler.solver.model import Displaced, Instance, Policy, Slot
 
 # --- hard rules -------------------------------------------------------------------------
@@ -27,17 +27,17 @@ def has_free_place(slot: Slot) -> bool:
 
 def within_capacity(placed: int, slot: Slot) -> bool:
     # The bookings moved into a slot never exceed the places it had left.
-    return placed <= slot.free
+    return hard.room_for(placed, slot.free)
 
 
 def respects_notice(start: datetime, instance: Instance) -> bool:
     # The applicant must hear of the new time at least notice_min before it.
-    return start >= instance.earliest
+    return hard.notice_kept(start, instance.earliest)
 
 
 def within_horizon(booking: Displaced, start: datetime, policy: Policy) -> bool:
     # Never more than horizon_days after the original slot; moving earlier is allowed.
-    return start <= booking.from_start + timedelta(days=policy.horizon_days)
+    return hard.within_horizon(start, booking.from_start, policy.horizon_days)
 
 
 def is_candidate(booking: Displaced, slot: Slot, instance: Instance) -> bool:
@@ -52,13 +52,12 @@ def is_candidate(booking: Displaced, slot: Slot, instance: Instance) -> bool:
 
 def group_same_day(days: Iterable[date]) -> bool:
     # A family is seen on one day: members placed, plus members who stay put.
-    return len(set(days)) <= 1
+    return hard.one_day(days)
 
 
 def group_within_window(starts: Iterable[datetime], policy: Policy) -> bool:
     # A family's appointments all start within group_window_min of each other.
-    moments = [minute_of(start) for start in starts]
-    return not moments or max(moments) - min(moments) <= policy.group_window_min
+    return hard.within_window(starts, policy.group_window_min)
 
 
 def group_all_or_nothing(placed: Iterable[bool]) -> bool:

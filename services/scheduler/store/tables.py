@@ -131,6 +131,38 @@ advice = sa.Table(
     sa.Column("waiting", sa.Integer, nullable=False),
     sa.Column("extra", sa.Text, nullable=False),  # JSON [{date, service, places}, ...]
 )
+# v1.1 replies: the standing offer of every booking rescheduled (its last
+# visa.appointment.rescheduled.v1) and its answer. Written by the scheduler's fold with the
+# rest of the centre's state; read by the web front (the reply page, the call list).
+offers = sa.Table(
+    "offers", metadata,
+    sa.Column("centre_id", sa.String(100), primary_key=True),
+    sa.Column("booking_id", sa.String(200), primary_key=True),
+    sa.Column("offer_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("plan_id", sa.String(64), nullable=False),
+    sa.Column("outage_id", sa.String(200), nullable=False),
+    sa.Column("from_start", sa.String(32), nullable=False),  # the slot held before the offer
+    sa.Column("to_start", sa.String(32), nullable=False),  # the slot offered
+    sa.Column("reply_by", sa.String(32)),  # NULL while its plan is held for review
+    # open | confirmed | declined | changed | refused-by-nobody: see domain/offers.py
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("channel", sa.String(10)),  # web | sms | timeout, once answered
+    sa.Column("wants", sa.String(10)),  # call_me | cancel, when declined
+    sa.Column("answered_at", sa.String(32)),
+    sa.Column("held", sa.Boolean, nullable=False),  # its plan awaits an operator's approval
+    sa.Column("phone", sa.String(20), index=True),  # an inbound SMS finds offers by sender
+)
+# v1.1: the calls operators logged from the call list (visa.call.logged.v1), one row each.
+call_log = sa.Table(
+    "call_log", metadata,
+    sa.Column("centre_id", sa.String(100), primary_key=True),
+    sa.Column("booking_id", sa.String(200), primary_key=True),
+    sa.Column("event_id", sa.String(200), primary_key=True),
+    sa.Column("at", sa.String(32), nullable=False),
+    sa.Column("by", sa.String(200), nullable=False),
+    sa.Column("outcome", sa.String(10), nullable=False),  # reached | no_answer | resolved
+    sa.Column("note", sa.Text, nullable=False),
+)
 # Columns added after a table was first created: added in place when a store opens.
 LATER_COLUMNS: tuple[tuple[sa.Table, sa.Column[str]], ...] = (
     (outbox, outbox.c.headers),
