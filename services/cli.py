@@ -201,12 +201,18 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
+    from services.demo import SCENARIOS
     from services.dev import run_dev
+
+    scenario = Path(args.scenario) if args.scenario else SCENARIOS.get(args.demo or "")
+    if args.demo and scenario is None:
+        print(f"unknown demo {args.demo!r}: one of {', '.join(SCENARIOS)}", file=sys.stderr)
+        return 2
 
     async def main(s: Settings) -> None:
         stop = asyncio.Event()
         await until_signalled(stop)
-        await run_dev(s, stop, demo=args.demo, scenario=Path(args.scenario))
+        await run_dev(s, stop, scenario)
 
     with broker_for(settings) as s:
         asyncio.run(main(s))
@@ -237,8 +243,10 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("web", help="serve the status page and API on the scheduler's store"
                    ).set_defaults(func=cmd_web)
     dev = sub.add_parser("dev", help="broker, topics, both services and the status page")
-    dev.add_argument("--demo", action="store_true", help="play the Capago scenario")
-    dev.add_argument("--scenario", default="examples/capago-dz.jsonl")
+    dev.add_argument("--demo", nargs="?", const="capago", default=None,
+                     help="play a scenario: capago (default; France-Visas portal outages in "
+                          "Algeria) or morocco (a four-day suspension, then the advice applied)")
+    dev.add_argument("--scenario", default=None, help="play this JSON Lines file instead")
     dev.set_defaults(func=cmd_dev)
     return p
 

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.data import Language
-from schemas.reasons import MovedReason, UnplacedReason
+from schemas.reasons import MovedReason, PlanTrigger, UnplacedReason
 
 
 class Answer(BaseModel):
@@ -45,6 +45,11 @@ class PlanSummary(Answer):
     status: str = Field(description="Solver status, e.g. optimal, feasible.")
     solve_ms: int = Field(ge=0, description="Time to solve, in milliseconds.")
     timezone: str = Field(description="IANA time zone of the centre (UTC if unknown).")
+    trigger: PlanTrigger = Field(default="outage", description="What caused the plan.")
+    restored: int = Field(default=0, ge=0, description="Of `moved`: back in their own slot.")
+    from_waiting: int = Field(default=0, ge=0,
+                              description="Of `moved`: placed from the waiting list.")
+    held: bool = Field(default=False, description="Held for review until approved.")
 
 
 class Decision(Answer):

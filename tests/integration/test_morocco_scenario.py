@@ -2,12 +2,12 @@
 steps as operations would live them: the suspension (many wait, the capacity advice says
 where to add places), then the places published as advised (nearly everyone placed)."""
 
-import datetime as dt
 import json
 from collections import Counter
 from typing import Any
 
 from services.common.settings import Settings
+from services.demo import advised_slots
 from services.scheduler.app import planning_config
 from services.scheduler.dryrun import dry_run
 from services.scheduler.pipeline import Pipeline
@@ -29,22 +29,10 @@ def latest_advice(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def advised_lines(advice: dict[str, dict[str, Any]]) -> list[str]:
-    """An extra session at 16:00 (after the usual last slot) on each advised date."""
-    from zoneinfo import ZoneInfo
-
-    lines = []
-    for centre_id, a in sorted(advice.items()):
-        for x in a["data"]["extra"]:
-            start = dt.datetime.combine(dt.date.fromisoformat(x["date"]), dt.time(16),
-                                        ZoneInfo(TZ))
-            lines.append(json.dumps({
-                "specversion": "1.0", "id": f"advised-{centre_id}-{x['date']}-{x['service']}",
-                "source": "ops-console", "type": "visa.slots.published.v1",
-                "time": a["time"], "subject": centre_id,
-                "data": {"centre_id": centre_id, "service": x["service"], "slots": [
-                    {"start": start.isoformat(), "duration_min": 30,
-                     "capacity": x["places"]}]}}))
-    return lines
+    """The advised places as `reslot dev --demo morocco` publishes them (services/demo.py)."""
+    latest = {c: {"advice_id": a["data"]["advice_id"], "time": a["time"],
+                  "extra": a["data"]["extra"]} for c, a in advice.items()}
+    return [m.value.decode() for m in advised_slots(latest, dict.fromkeys(latest, TZ))]
 
 
 def reasons(events: list[dict[str, Any]]) -> Counter[str]:

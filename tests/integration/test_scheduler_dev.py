@@ -58,8 +58,7 @@ async def test_reslot_dev_delivers_to_the_configured_smtp_server_and_sms_gateway
         smtp_host="127.0.0.1", smtp_port=smtp.port, sms_url=sms.url,
         quiet_hours_start=0, quiet_hours_end=0)  # no quiet hours: the SMS go at any hour
     stop = asyncio.Event()
-    dev = asyncio.create_task(run_dev(settings, stop, demo=True,
-                                      scenario=_scenario(tmp_path / "dev.jsonl")))
+    dev = asyncio.create_task(run_dev(settings, stop, _scenario(tmp_path / "dev.jsonl")))
     try:
         async def delivered() -> bool:
             assert not dev.done(), dev

@@ -1,0 +1,51 @@
+"""`reslot dev --demo`: a scenario where people wait is played to the end: the advice is
+applied as operations would, and the demo says how many the waiting list placed."""
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from services.common.local_broker import free_port
+from services.common.settings import KafkaSettings, Settings
+from services.dev import run_dev
+from tests.builders import at, booking, centre, line, outage, slots
+
+WAITING = 4
+
+
+def _short_of_room(path: Path) -> Path:
+    """Five displaced from 3 Dec 09:00, room for one (4 Dec 09:00): four wait."""
+    people = [booking(f"demo-b{n}", at(3, 9)) for n in range(WAITING + 1)]
+    lines = [line("visa.centre.registered.v1", centre()),
+             line("visa.slots.published.v1", slots([at(3, 9)], capacity=WAITING + 1)),
+             line("visa.slots.published.v1", slots([at(4, 9)], capacity=1), eid="room-for-one"),
+             *(line("visa.booking.created.v1", p) for p in people),
+             line("visa.outage.declared.v1", outage("demo-o1", at(3, 8), at(3, 12)),
+                  subject="")]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+async def test_the_demo_applies_the_advice_and_reports_the_waiting_placed(
+    kafka: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(kafka=KafkaSettings(bootstrap_servers=kafka), http_port=free_port(),
+                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
+    stop = asyncio.Event()
+    dev = asyncio.create_task(run_dev(settings, stop, _short_of_room(tmp_path / "d.jsonl")))
+    printed = ""
+    try:
+        for _ in range(240):
+            printed += capsys.readouterr().out
+            if "demo done" in printed or dev.done():
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        stop.set()
+        await asyncio.wait_for(dev, timeout=60)
+    assert f"step 1, the outage: {WAITING} applicant(s) waiting for a place" in printed
+    assert f"the capacity advice asks for {WAITING} place(s)" in printed
+    assert f"step 2, the advice applied: {WAITING} placed from the waiting list, 0 still " \
+        "waiting" in printed
+    assert f"{WAITING} placed later from the waiting list, 0 still waiting" in printed
