@@ -155,7 +155,7 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
     from services.common.http import StatusApp, broker_probe, serve
-    from services.notifier.app import run_notifier
+    from services.notifier.app import create_app
     from services.notifier.metrics import NotifierMetrics
     from services.scheduler.store.sql import make_engine
 
@@ -173,7 +173,7 @@ def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
         app = StatusApp(metrics.registry, token=token, probes={
             "database": database, "broker": broker_probe(s.kafka.bootstrap_servers or "")})
         try:
-            await asyncio.gather(run_notifier(s, stop, metrics=metrics),
+            await asyncio.gather(create_app(s, metrics=metrics).run(stop),
                                  serve(app, s.http_port, stop))
         finally:
             await engine.dispose()

@@ -37,7 +37,7 @@ def _port_free(port: int) -> bool:
 
 
 async def run_dev(settings: Settings, demo: bool, scenario: Path) -> None:
-    from services.notifier.app import run_notifier
+    from services.notifier.app import create_app
     from services.notifier.sms_sink import SmsSink
     from services.notifier.smtp_sink import SmtpSink
 
@@ -58,7 +58,7 @@ async def run_dev(settings: Settings, demo: bool, scenario: Path) -> None:
     app = status_app(settings, store, metrics.registry)
     tasks = [
         asyncio.create_task(run_scheduler(settings, stop, metrics), name="scheduler"),
-        asyncio.create_task(run_notifier(settings, stop), name="notifier"),
+        asyncio.create_task(create_app(settings).run(stop), name="notifier"),
         asyncio.create_task(serve(app, port, stop), name="status"),
     ]
     url = f"http://127.0.0.1:{port}"
