@@ -142,7 +142,7 @@ def claim(
         replaced_for = late.get(v["notification_id"])
         if v["state"] == SENDING and arrives_replaced(v["booking_id"], replaced_for):
             v.update(state=SUPERSEDED, request=None, owner=None, lease_until=None, finished_at=now)
-    inserted = {key_of(r) for r in conn.execute(inserts[0], values)}
+    inserted = {key_of(r) for r in conn.execute(inserts[0], values)} if values else set()
     again = [key_of(v) for v in values if key_of(v) not in inserted]
     rows = select_rows(conn, again) if again else {}
     decided_now = [row_of(v) for v in values if key_of(v) in inserted and v["state"] != SENDING]
