@@ -150,7 +150,7 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
-    from services.notifier.app import run_notifier
+    from services.notifier.app import create_app
     from services.notifier.metrics import NotifierMetrics
     from services.scheduler.store.sql import make_engine
     from services.web.app import probe_app
@@ -166,7 +166,7 @@ def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
             "database": database_probe(engine),
             "broker": broker_probe(s.kafka.bootstrap_servers or "")}, s.api_token)
         try:
-            await asyncio.gather(run_notifier(s, stop, metrics=metrics),
+            await asyncio.gather(create_app(s, metrics=metrics).run(stop),
                                  serve(app, s.http_port, stop))
         finally:
             await engine.dispose()

@@ -68,7 +68,7 @@ async def message_sinks(settings: Settings) -> AsyncIterator[Settings]:
 async def run_dev(settings: Settings, stop: asyncio.Event, scenario: Path | None) -> None:
     """Everything of Reslot in this process until `stop` is set; `scenario`: a demo to play
     (services/demo.py)."""
-    from services.notifier.app import run_notifier
+    from services.notifier.app import create_app as notifier_app
     from services.notifier.metrics import NotifierMetrics
 
     await ensure_topics(settings)
@@ -82,7 +82,7 @@ async def run_dev(settings: Settings, stop: asyncio.Event, scenario: Path | None
                         more_probes={"scheduler": scheduler.ready})
         tasks = [
             asyncio.create_task(scheduler.run(stop), name="scheduler"),
-            asyncio.create_task(run_notifier(settings, stop, metrics=notifier_metrics),
+            asyncio.create_task(notifier_app(settings, metrics=notifier_metrics).run(stop),
                                 name="notifier"),
             asyncio.create_task(serve(app, port, stop), name="status"),
         ]

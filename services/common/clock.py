@@ -44,3 +44,7 @@ class ShiftedClock(SystemClock):
 
     def now(self) -> dt.datetime:
         return self._start + dt.timedelta(seconds=time.monotonic() - self._origin)
+
+    def advance(self, delta: dt.timedelta) -> None:
+        """Move this clock forward by `delta` at once (a demo, or a test, skipping a night)."""
+        self._start += delta

@@ -4,7 +4,7 @@ import asyncio
 import signal
 
 from services.common.settings import Settings
-from services.notifier.app import run_notifier
+from services.notifier.app import create_app
 
 
 async def _main() -> None:
@@ -12,7 +12,7 @@ async def _main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await run_notifier(Settings(), stop)
+    await create_app(Settings()).run(stop)
 
 
 def main() -> None:

@@ -1,50 +1,41 @@
-"""The notifier process: composition root, FastStream app, and start/stop entry points.
+"""The notifier's one composition root: `create_app(settings)` builds every part in dependency
+order, connecting nothing; `start()` opens them in that order, `stop()` closes them in the
+reverse one, `run(stop_event)` does both around a wait (the `reslot notifier` CLI).
 
-    build_app(settings)                   -> FastStream app (for `faststream run`-style hosts)
-    await run_notifier(settings, stop)    -> runs until `stop` is set (the `reslot notifier` CLI)
-    await start_notifier(settings, ...)   -> RunningNotifier with .stop() (test harness)
-
-The consumer commits an offset only after the request is durably claimed in the store (or
-dead-lettered): AckPolicy.MANUAL, never ACK_FIRST. Sending happens afterwards, driven by the
-store, so a crash loses nothing and a redelivered request is recognised by its claim.
+    store -> producer -> senders -> renderer -> ready queue, sender, recorder (dispatcher)
+          -> relay -> intake -> Kafka edge -> FastStream broker
 """
 
 import asyncio
-import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 
 from schemas.topics import Topic
-from services.common.faststream_kafka import (
-    FASTSTREAM_LOG,
-    raw_body,
-    security_of,
-    tolerant_parser,
-)
-from services.common.kafka import client_options, ensure_topics, make_producer
+from services.common.clock import Clock, SystemClock
+from services.common.kafka import ensure_topics, make_producer, publish_all
 from services.common.runtime import tune_gc
 from services.common.settings import Settings
+from services.notifier.broker import notifier_broker
 from services.notifier.channels import Sender
 from services.notifier.channels.sms import SmsSender
 from services.notifier.channels.smtp import SmtpSender
-from services.notifier.clock import Clock, SystemClock
 from services.notifier.dispatcher import DispatchConfig, Dispatcher
 from services.notifier.domain.model import Channel
 from services.notifier.domain.retry import RetryPolicy
-from services.notifier.domain.status import StatusEvent
-from services.notifier.kafka_edge import KafkaEdge, incoming_of
+from services.notifier.kafka_edge import KafkaEdge
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.options import NotifierOptions
 from services.notifier.ratelimit import TokenBucket
+from services.notifier.relay import StatusRelay
 from services.notifier.rendering import Renderer
 from services.notifier.service import Intake
 from services.notifier.store import DeliveryStore
+from services.notifier.traces import Traces
 
 log = structlog.get_logger("reslot.notifier")
 
@@ -67,207 +58,135 @@ def dispatch_config(settings: Settings, options: NotifierOptions) -> DispatchCon
     )
 
 
+def default_senders(settings: Settings, options: NotifierOptions) -> dict[Channel, Sender]:
+    """SMTP for e-mail and the HTTP gateway for SMS, as the settings name them."""
+    return {
+        "email": SmtpSender.from_settings(settings, options.smtp_timeout_s,
+                                          options.smtp_connections),
+        "sms": SmsSender.from_settings(settings, options.sms_timeout_s, options.sms_connections),
+    }
+
+
 @dataclass
-class Notifier:
-    """Every part of a running notifier, built by `open` and torn down by `close`."""
+class NotifierApp:
+    """Every part of a notifier, built by `create_app`."""
 
     settings: Settings
     options: NotifierOptions
-    clock: Clock
-    metrics: NotifierMetrics
-    senders: Mapping[Channel, Sender] | None = None  # default: SMTP and the HTTP gateway
-    store: DeliveryStore | None = None
-    producer: AIOKafkaProducer | None = None
-    dispatcher: Dispatcher | None = None
-    edge: KafkaEdge | None = None
+    store: DeliveryStore
+    producer: AIOKafkaProducer
+    senders: Mapping[Channel, Sender]
+    dispatcher: Dispatcher
+    relay: StatusRelay
+    broker: KafkaBroker
+    _relaying: "asyncio.Task[None] | None" = field(default=None, init=False)
+    _opened: list[str] = field(default_factory=list, init=False)
 
-    async def open(self) -> None:
+    async def start(self) -> None:
+        """Open the parts in dependency order; on a failure, close what was opened."""
+        tune_gc()
         try:
-            await self._open()
+            await ensure_topics(self.settings, NOTIFIER_TOPICS)
+            await self.store.open()
+            self._opened.append("store")
+            await self.producer.start()
+            self._opened.append("producer")
+            self._opened.append("senders")
+            await self.dispatcher.start()
+            self._opened.append("dispatcher")
+            self._relaying = asyncio.create_task(self.relay.run(), name="notifier-relay")
+            await self.broker.start()
+            self._opened.append("broker")
         except BaseException:
-            await self.close()  # whatever was opened before the failure
+            await self.stop()
             raise
+        log.info("notifier started", instance_id=self.options.instance_id,
+                 group_id=self.options.group_id)
 
-    async def _open(self) -> None:
-        settings, options = self.settings, self.options
-        await ensure_topics(settings, NOTIFIER_TOPICS)
-        self.store = store = await DeliveryStore.open(settings.notifier_db())
-        self.producer = producer = make_producer(
-            settings, client_id=f"reslot-notifier-{options.instance_id}"
-        )
-        await producer.start()
-        self.senders = senders = self.senders or {
-            "email": SmtpSender.from_settings(
-                settings, options.smtp_timeout_s, options.smtp_connections
-            ),
-            "sms": SmsSender.from_settings(
-                settings, options.sms_timeout_s, options.sms_connections
-            ),
-        }
-        renderer = Renderer()
-        config = dispatch_config(settings, options)
-        limits: dict[Channel, TokenBucket] = {
-            "email": TokenBucket(settings.email_rate_per_s, self.clock),
-            "sms": TokenBucket(settings.sms_rate_per_s, self.clock),
-        }
-        self.dispatcher = dispatcher = Dispatcher(
-            store=store,
-            renderer=renderer,
-            senders=senders,
-            limits=limits,
-            publish_status=self._publish_status,
-            clock=self.clock,
-            config=config,
-            metrics=self.metrics,
-        )
-        intake = Intake(
-            store=store,
-            render=renderer.render,
-            dispatcher=dispatcher,
-            clock=self.clock,
-            config=config,
-            metrics=self.metrics,
-        )
-        self.edge = KafkaEdge(
-            intake=intake, producer=producer, clock=self.clock, metrics=self.metrics
-        )
-        await dispatcher.start()
-        log.info("notifier started", instance_id=options.instance_id, group_id=options.group_id)
-
-    async def _publish_status(self, events: Sequence[StatusEvent]) -> None:
-        assert self.edge is not None
-        await self.edge.publish_status(events)
-
-    async def close(self) -> None:
-        if self.dispatcher is not None:
+    async def stop(self) -> None:
+        """Stop consuming; let sends in flight finish (settings.graceful_timeout_s); publish
+        what the outbox holds; close the rest. What is unfinished resumes at the next start."""
+        opened, self._opened = self._opened, []
+        if "broker" in opened:
+            await self.broker.stop()  # waits for the batch in hand
+        if "dispatcher" in opened:
             await self.dispatcher.stop(self.settings.graceful_timeout_s)
-        for sender in (self.senders or {}).values():
-            await sender.close()
-        if self.producer is not None:
+        if self._relaying is not None:
+            self._relaying.cancel()
+            await asyncio.gather(self._relaying, return_exceptions=True)
+            self._relaying = None
+            await self.relay.drain(timeout_s=5.0)
+        if "senders" in opened:
+            for sender in self.senders.values():
+                await sender.close()
+        if "producer" in opened:
             await self.producer.stop()
-        if self.store is not None:
+        if "store" in opened:
             await self.store.close()
         log.info("notifier stopped", instance_id=self.options.instance_id)
 
-
-def _broker(notifier: Notifier) -> KafkaBroker:
-    settings, options = notifier.settings, notifier.options
-    broker = KafkaBroker(
-        client_options(settings.kafka)["bootstrap_servers"],
-        security=security_of(settings.kafka),
-        client_id=f"reslot-notifier-{options.instance_id}",
-        graceful_timeout=settings.graceful_timeout_s,
-        logger=FASTSTREAM_LOG,  # JSON lines through our handler, not FastStream's own
-        log_level=logging.DEBUG,  # per-batch "Received/Processed": our own logs say more
-    )
-
-    @broker.subscriber(
-        Topic.NOTIFICATIONS,
-        group_id=options.group_id,
-        ack_policy=AckPolicy.MANUAL,
-        auto_offset_reset="earliest",
-        batch=True,
-        max_records=settings.batch_max_records,
-        session_timeout_ms=options.session_timeout_ms,
-        heartbeat_interval_ms=options.heartbeat_interval_ms,
-        parser=tolerant_parser,
-        decoder=raw_body,
-    )
-    async def on_notification_requests(msg: KafkaMessage) -> None:
-        records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
-        assert notifier.edge is not None, "the notifier opens before the broker starts"
+    async def run(self, stop_event: asyncio.Event) -> None:
+        """Start; run until `stop_event` is set, then stop gracefully. A loop of the notifier
+        that dies (a bug) stops it too, and is raised."""
+        await self.start()
+        loops = [self.dispatcher.sweeping]
+        if self._relaying is not None:
+            loops.append(self._relaying)
+        stopping = asyncio.create_task(stop_event.wait())
         try:
-            await notifier.edge.handle([incoming_of(r) for r in records])
-        except asyncio.CancelledError:
-            await msg.nack()  # shutting down mid-batch: read it again next time
-            raise
-        except Exception:
-            # A bug, not bad input: never commit past this batch; read it again shortly.
-            await asyncio.sleep(1.0)
-            await msg.nack()
-            raise
-        await msg.ack()  # commits the positions after this batch: every request is claimed
-
-    return broker
+            done, _ = await asyncio.wait({stopping, *loops}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            await self.stop()
+        for task in done - {stopping}:
+            if not task.cancelled() and task.exception() is not None:
+                raise RuntimeError("a loop of the notifier died") from task.exception()
 
 
-def _build(
-    settings: Settings,
-    options: NotifierOptions | None,
-    clock: Clock | None,
-    metrics: NotifierMetrics | None,
-    senders: Mapping[Channel, Sender] | None,
-) -> tuple[FastStream, Notifier]:
-    notifier = Notifier(
-        settings=settings,
-        options=options or NotifierOptions(),
-        clock=clock or SystemClock(),
-        metrics=metrics or NotifierMetrics(),
-        senders=senders,
-    )
-    app = FastStream(_broker(notifier), on_startup=[notifier.open], after_shutdown=[notifier.close])
-    return app, notifier
-
-
-def build_app(
+def create_app(
     settings: Settings,
     *,
-    options: NotifierOptions | None = None,
     clock: Clock | None = None,
-    metrics: NotifierMetrics | None = None,
     senders: Mapping[Channel, Sender] | None = None,
-) -> FastStream:
-    """The FastStream app of the notifier; nothing connects until it starts."""
-    return _build(settings, options, clock, metrics, senders)[0]
-
-
-@dataclass
-class RunningNotifier:
-    app: FastStream
-    notifier: Notifier
-
-    @property
-    def store(self) -> DeliveryStore:
-        assert self.notifier.store is not None
-        return self.notifier.store
-
-    async def stop(self) -> None:
-        await self.app.stop()
+    metrics: NotifierMetrics | None = None,
+    options: NotifierOptions | None = None,
+) -> NotifierApp:
+    """The notifier, built from settings; nothing connects before `start()`."""
+    options = options or NotifierOptions()
+    clock = clock or SystemClock()
+    metrics = metrics or NotifierMetrics()
+    config = dispatch_config(settings, options)
+    store = DeliveryStore(settings.notifier_db())
+    producer = make_producer(settings, client_id=f"reslot-notifier-{options.instance_id}")
+    senders = senders or default_senders(settings, options)
+    renderer = Renderer()
+    traces = Traces()
+    relay = StatusRelay(store=store, publish=partial(publish_all, producer), clock=clock,
+                        traces=traces, owner=options.instance_id,
+                        orphan_after_s=options.lease_s)
+    limits: dict[Channel, TokenBucket] = {
+        "email": TokenBucket(settings.email_rate_per_s, clock),
+        "sms": TokenBucket(settings.sms_rate_per_s, clock),
+    }
+    dispatcher = Dispatcher(store=store, renderer=renderer, senders=senders, limits=limits,
+                            clock=clock, config=config, metrics=metrics, reported=relay.wake)
+    intake = Intake(store=store, render=renderer.render, dispatcher=dispatcher, clock=clock,
+                    config=config, metrics=metrics, reported=relay.wake)
+    edge = KafkaEdge(intake=intake, producer=producer, clock=clock, metrics=metrics,
+                     traces=traces)
+    broker = notifier_broker(settings, options, edge.handle)
+    return NotifierApp(settings, options, store, producer, senders, dispatcher, relay, broker)
 
 
 async def start_notifier(
     settings: Settings,
     *,
-    options: NotifierOptions | None = None,
     clock: Clock | None = None,
-    metrics: NotifierMetrics | None = None,
     senders: Mapping[Channel, Sender] | None = None,
-) -> RunningNotifier:
-    """Start a notifier against settings' broker, store, SMTP and SMS gateway; `.stop()` it."""
-    tune_gc()
-    app, notifier = _build(settings, options, clock, metrics, senders)
-    await app.start()
-    return RunningNotifier(app, notifier)
-
-
-async def run_notifier(
-    settings: Settings,
-    stop_event: asyncio.Event,
-    *,
-    options: NotifierOptions | None = None,
-    clock: Clock | None = None,
     metrics: NotifierMetrics | None = None,
-) -> None:
-    """Run until `stop_event` is set, then stop gracefully (in-flight sends get
-    settings.graceful_timeout_s to finish; the rest resume at the next start)."""
-    running = await start_notifier(settings, options=options, clock=clock, metrics=metrics)
-    assert running.notifier.dispatcher is not None
-    sweeping = running.notifier.dispatcher.sweeping
-    stopping = asyncio.create_task(stop_event.wait())
-    try:
-        await asyncio.wait({stopping, sweeping}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopping.cancel()
-        await running.stop()
-    if sweeping.done() and not sweeping.cancelled() and sweeping.exception() is not None:
-        raise RuntimeError("a loop of the notifier died") from sweeping.exception()
+    options: NotifierOptions | None = None,
+) -> NotifierApp:
+    """`create_app(...)`, started (for tests): `.stop()` it."""
+    app = create_app(settings, clock=clock, senders=senders, metrics=metrics, options=options)
+    await app.start()
+    return app

@@ -1,46 +1,38 @@
-"""Kafka at the edge: read a request, dead-letter what is not one, publish status events.
+"""Kafka at the edge: read a batch of requests, dead-letter what is not one, hand the rest to
+the intake. Status events leave through the store's outbox and the relay, not from here.
 
 Nothing here decides anything about notifications: parsing uses the shared contract
-(`schemas.envelope.parse_event`), the decision is the Intake's.
+(`schemas.envelope.parse_event`), dead letters the shared builder, the decision is the
+Intake's. A store or a broker that is down is waited out (services.common.retry), never
+skipped: the batch's offsets are committed only once this returns.
 """
 
-import asyncio
-import datetime as dt
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVarTuple, Unpack
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from aiokafka.errors import KafkaError
-from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
-from sqlalchemy.exc import SQLAlchemyError
 
 from schemas.data import NotificationRequested
 from schemas.envelope import EventError, parse_event
 from schemas.events import NOTIFICATION_ADAPTER, NotificationRequestedEvent
 from schemas.topics import Topic
 from services.common import tracing
+from services.common.clock import Clock
+from services.common.deadletter import deadletter_event, record_time
 from services.common.kafka import Outgoing, publish_all
-from services.notifier.clock import Clock
-from services.notifier.domain.status import StatusEvent, dead_letter_event
+from services.common.retry import until_done
+from services.notifier.dispatcher.config import UNAVAILABLE
+from services.notifier.domain.status import SERVICE, SOURCE
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.service import Intake
+from services.notifier.traces import Traces
 
 log = structlog.get_logger("reslot.notifier")
 
-# Failures of the store or the broker: wait and try the same message again, never skip it.
-RETRYABLE = (SQLAlchemyError, KafkaError, OSError)
-
-Args = TypeVarTuple("Args")
 Headers = tuple[tuple[str, bytes], ...]
-
-# Trace context of the notifications seen lately, to continue their traces to their status
-# events (a status published after a restart starts no span: the context is not stored).
-_TRACES_KEPT = 50_000
 
 
 @dataclass(frozen=True)
@@ -74,12 +66,13 @@ class KafkaEdge:
         producer: AIOKafkaProducer,
         clock: Clock,
         metrics: NotifierMetrics,
+        traces: Traces,
     ) -> None:
         self._intake = intake
         self._producer = producer
         self._clock = clock
         self._metrics = metrics
-        self._traces: OrderedDict[str, otel_context.Context] = OrderedDict()
+        self._traces = traces
 
     async def handle(self, batch: Sequence[Incoming]) -> None:
         """Handle messages for good: when this returns, their offsets may be committed.
@@ -99,10 +92,12 @@ class KafkaEdge:
             requests.append(event.data)
             spans.append(self._accepting(incoming, event))
         if letters:
-            await self._until_done(self._dead_letter, letters)
+            await until_done(lambda: self._dead_letter(letters), "publish dead letters",
+                             UNAVAILABLE, log)
         if requests:
             try:
-                await self._until_done(self._intake.accept, requests)
+                await until_done(lambda: self._intake.accept(requests), "claim notifications",
+                                 UNAVAILABLE, log)
             finally:
                 for span in spans:
                     span.end()
@@ -117,59 +112,17 @@ class KafkaEdge:
                         "reslot.notification_id": request.notification_id,
                         "reslot.booking_id": request.booking_id,
                         "messaging.kafka.offset": incoming.offset})
-        if span.get_span_context().is_valid:
-            self._traces[request.notification_id] = trace.set_span_in_context(span)
-            self._traces.move_to_end(request.notification_id)
-            while len(self._traces) > _TRACES_KEPT:
-                self._traces.popitem(last=False)
+        self._traces.keep(request.notification_id, span)
         log.debug("notification request received", event_id=event.id,
                   notification_id=request.notification_id, centre_id=request.centre_id,
                   booking_id=request.booking_id, trace_id=tracing.trace_id_hex(span))
         return span
 
-    async def publish_status(self, events: Sequence[StatusEvent]) -> None:
-        """Status events keyed by centre id, in order; each keeps its id on re-publication."""
-        spans = [self._status_span(e) for e in events]
-        try:
-            await publish_all(
-                self._producer,
-                [
-                    Outgoing(Topic.NOTIFICATION_STATUS, e.subject, e.to_json(), headers)
-                    for e, (_, headers) in zip(events, spans, strict=True)
-                ],
-            )
-        finally:
-            for span, _ in spans:
-                if span is not None:
-                    span.end()
-
-    def _status_span(self, event: StatusEvent) -> tuple[Span | None, Headers]:
-        parent = self._traces.get(event.data.notification_id)
-        if parent is None:
-            return None, ()
-        span = tracing.span(
-            "reslot.notification.status", parent=parent, kind=SpanKind.PRODUCER,
-            attributes={"cloudevents.event_id": event.id, "cloudevents.event_type": event.type,
-                        "reslot.centre_id": event.subject,
-                        "reslot.notification_id": event.data.notification_id,
-                        "reslot.channel": event.data.channel})
-        return span, tracing.headers_of(span)
-
     def _letter(self, incoming: Incoming, exc: EventError) -> Outgoing:
-        at = (
-            dt.datetime.fromtimestamp(incoming.timestamp_ms / 1000, dt.UTC)
-            if incoming.timestamp_ms is not None and incoming.timestamp_ms >= 0
-            else self._clock.now()
-        )
-        letter = dead_letter_event(
-            topic=incoming.topic,
-            partition=incoming.partition,
-            offset=incoming.offset,
-            key=incoming.key,
-            value=incoming.value,
-            error_class=exc.kind,
-            error=str(exc),
-            at=at,
+        letter = deadletter_event(
+            topic=incoming.topic, partition=incoming.partition, offset=incoming.offset,
+            key=incoming.key, value=incoming.value, error=exc, service=SERVICE, source=SOURCE,
+            at=record_time(incoming.timestamp_ms, self._clock.now()),
         )
         key = incoming.key.decode("utf-8", "replace") if incoming.key else ""
         return Outgoing(Topic.DEADLETTER, key, letter.to_json())
@@ -177,7 +130,7 @@ class KafkaEdge:
     async def _dead_letter(self, letters: Sequence[tuple[Incoming, EventError]]) -> None:
         await publish_all(self._producer, [self._letter(i, exc) for i, exc in letters])
         for incoming, exc in letters:
-            self._metrics.dead_letters.labels("notifier", exc.kind).inc()
+            self._metrics.dead_letters.labels(SERVICE, exc.kind).inc()
             log.warning(
                 "message dead-lettered",
                 topic=incoming.topic,
@@ -185,16 +138,3 @@ class KafkaEdge:
                 offset=incoming.offset,
                 error_class=exc.kind,
             )
-
-    async def _until_done(
-        self, operation: Callable[[Unpack[Args]], Awaitable[object]], *args: *Args
-    ) -> None:
-        delay = 0.1
-        while True:
-            try:
-                await operation(*args)
-                return
-            except RETRYABLE as exc:
-                log.warning("store or broker unavailable, retrying", error=repr(exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)

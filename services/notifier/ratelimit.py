@@ -3,7 +3,7 @@
 import asyncio
 from dataclasses import dataclass
 
-from services.notifier.clock import Clock
+from services.common.clock import Clock
 
 _EPSILON = 1e-9
 

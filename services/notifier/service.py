@@ -2,7 +2,8 @@
 
 This is where a request is deduplicated: the claim in the store, under the unique
 (notification_id, channel), decides whether to send, to leave it to the send already under
-way, or to publish the known outcome again.
+way, or to report the known outcome again. It is also where the notifications a request
+supersedes are stopped (in the same transaction).
 """
 
 import datetime as dt
@@ -13,11 +14,12 @@ import structlog
 from jinja2 import TemplateError
 
 from schemas.data import NotificationRequested
-from services.notifier.clock import Clock
+from services.common.clock import Clock
 from services.notifier.dispatcher import DispatchConfig, Dispatcher, Prepared, sms_hold
 from services.notifier.domain.dedupe import OnClaim, on_claim
 from services.notifier.domain.model import CHANNELS, DeliveryKey, DeliveryState
 from services.notifier.domain.request import InvalidRequest, channels_of
+from services.notifier.domain.supersede import supersessions_of
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.rendering import RenderedMessage
 from services.notifier.store import DeliveryStore, NewDelivery
@@ -93,8 +95,10 @@ class Intake:
         clock: Clock,
         config: DispatchConfig,
         metrics: NotifierMetrics,
+        reported: Callable[[], None] = lambda: None,  # status events in the outbox
     ) -> None:
         self._store = store
+        self._reported = reported
         self._render = render
         self._dispatcher = dispatcher
         self._clock = clock
@@ -103,7 +107,8 @@ class Intake:
 
     async def accept(self, requests: Sequence[NotificationRequested]) -> list[OnClaim]:
         """Claim the requests' deliveries durably, in one transaction; sending happens after,
-        in the dispatcher. Returns the decision for each delivery, in order."""
+        in the dispatcher; stop the notifications they supersede. Returns the decision for
+        each delivery, in order."""
         now = self._clock.now()
         planned: list[NewDelivery] = []
         # The request and message of each row as the store keeps it: the first one of a key.
@@ -115,7 +120,10 @@ class Intake:
                 ready = Prepared(request, message)
                 for new in rows:
                     prepared.setdefault(new.key, ready)
-        claims = await self._store.claim(planned, self._config.owner, now, self._config.lease_s)
+        supersessions = supersessions_of(requests)
+        claims = await self._store.claim(
+            planned, self._config.owner, now, self._config.lease_s, supersessions
+        )
         decisions = []
         for claim in claims:
             row = claim.row
@@ -131,6 +139,6 @@ class Intake:
                 decision=decision.value,
                 state=row.state.value,
             )
-        if OnClaim.REPORT in decisions:
-            self._dispatcher.wake()  # publish the status of what was decided at once or before
+        if OnClaim.REPORT in decisions or supersessions:
+            self._reported()  # the status of what was decided at once, or before
         return decisions

@@ -199,12 +199,20 @@ async def test_a_keep_alive_connection_closed_by_the_gateway_is_replaced(sms: Sm
     sender = sms_sender(sms, connections=1)
     try:
         assert await sender.send(outbound(1, "+213555000001")) is None
-        sms.drop_connections()  # the gateway's idle timeout
+        sms.drop_connections()  # the gateway's idle timeout ...
+        await asyncio.sleep(0.05)  # ... noticed by the pool before the connection is reused
         assert await sender.send(outbound(2, "+213555000002")) is None
+        sms.drop_connections()  # closed while the request is on its way: no answer ...
+        failure = await sender.send(outbound(3, "+213555000003"))
+        again = await sender.send(outbound(3, "+213555000003"))
     finally:
         await sender.close()
-    assert [m.idempotency_key for m in sms.messages] == ["n-1", "n-2"]
-    assert sms.connections == 2
+    if failure is not None:  # ... is worth another attempt, with the same key
+        assert failure.transient
+        assert failure.error.startswith("sms ")
+    assert again is None
+    assert [m.idempotency_key for m in sms.messages] == ["n-1", "n-2", "n-3"]
+    assert sms.connections >= 3
 
 
 async def test_gateway_statuses_and_silence_map_to_failures(sms: SmsSink) -> None:

@@ -14,10 +14,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.topics import Topic
+from services.common.clock import ShiftedClock
 from services.common.kafka import Outgoing, ensure_topics, make_producer, publish_all
 from services.common.settings import KafkaSettings, Settings
 from services.notifier.app import start_notifier
-from services.notifier.clock import ShiftedClock
 from services.notifier.options import NotifierOptions
 from services.notifier.sms_sink import SmsSink
 from services.notifier.smtp_sink import SmtpSink

@@ -23,9 +23,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from schemas.topics import Topic
 from services.common import tracing
+from services.common.clock import ShiftedClock
 from services.common.kafka import Outgoing, make_producer, publish_all
 from services.notifier.app import start_notifier
-from services.notifier.clock import ShiftedClock
 from services.notifier.options import NotifierOptions
 from services.notifier.sms_sink import SmsSink
 from services.notifier.smtp_sink import SmtpSink

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from schemas.envelope import EventError, parse_event
 from schemas.events import NOTIFICATION_ADAPTER
 from schemas.topics import INPUT_TOPICS, TOPIC_OF_TYPE, Topic
+from services.common.deadletter import deadletter_event
 from services.common.settings import Settings
 from services.notifier.dispatcher import DispatchConfig
 from services.notifier.domain.retry import RetryPolicy
-from services.notifier.domain.status import dead_letter_event
 from services.notifier.rendering import Renderer
 from services.notifier.service import plan_deliveries
 from services.scheduler.app import planning_config
@@ -293,6 +293,7 @@ def test_the_notifier_parses_anything_into_deliveries_or_a_dead_letter(value: by
             assert d.request is not None or d.error
         return
     _assert_is_dead_letter(error)
-    letter = dead_letter_event(topic=str(Topic.NOTIFICATIONS), partition=0, offset=7, key=None,
-                               value=value, error_class=error.kind, error=str(error), at=NOW)
+    letter = deadletter_event(topic=str(Topic.NOTIFICATIONS), partition=0, offset=7, key=None,
+                              value=value, error=error, service="notifier",
+                              source="reslot/notifier", at=NOW)
     assert letter.data.error_class == error.kind

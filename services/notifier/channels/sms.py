@@ -1,10 +1,19 @@
-"""SMS through an HTTP gateway: POST {to, text, id}, Idempotency-Key = the notification id."""
+"""SMS through an HTTP gateway (httpx): POST {to, text, id} as JSON, Idempotency-Key = the
+notification id, so an SMS sent again after a crash is recognised by the gateway.
 
-import json
+One `httpx.AsyncClient` per sender: a pool of keep-alive connections (a connection the
+gateway closed while idle is noticed and replaced by the pool), a timeout on connecting,
+writing and reading. Requests wait for a connection here, not in the pool: httpcore looks
+at every waiting request each time a connection frees up, which costs more than the send.
+"""
+
+import asyncio
+from urllib.parse import urlsplit
+
+import httpx
 
 from services.common.settings import Settings
 from services.notifier.channels import Outbound
-from services.notifier.channels.http import HttpError, HttpTimeout, KeepAliveClient
 from services.notifier.domain.model import Failure
 from services.notifier.domain.retry import http_failure, network_failure
 
@@ -15,20 +24,28 @@ class SmsSender:
         url: str,
         token: str | None = None,
         timeout_s: float = 10.0,
-        connections: int = 16,
+        connections: int = 8,
     ) -> None:
-        self._client = KeepAliveClient(url, connections=connections, timeout_s=timeout_s)
-        self._headers = {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "User-Agent": "reslot-notifier",
-        }
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        headers = {"Accept": "application/json", "User-Agent": "reslot-notifier"}
         if token:
-            self._headers["Authorization"] = f"Bearer {token}"
+            headers["Authorization"] = f"Bearer {token}"
+        self._url = url
+        self._connections = asyncio.Semaphore(max(1, connections))
+        self._client = httpx.AsyncClient(
+            headers=headers,
+            timeout=httpx.Timeout(timeout_s, pool=None),
+            limits=httpx.Limits(max_connections=connections,
+                                max_keepalive_connections=connections),
+            follow_redirects=False,
+            trust_env=False,  # the gateway is the configured URL, never a proxy from the env
+        )
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, timeout_s: float = 10.0, connections: int = 16
+        cls, settings: Settings, timeout_s: float = 10.0, connections: int = 8
     ) -> "SmsSender":
         token = settings.sms_token.get_secret_value() if settings.sms_token else None
         return cls(settings.sms_url, token, timeout_s, connections)
@@ -36,15 +53,16 @@ class SmsSender:
     async def send(self, outbound: Outbound) -> Failure | None:
         notification_id = outbound.notification_id
         body = {"to": outbound.address, "text": outbound.message.sms, "id": notification_id}
-        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        headers = {**self._headers, "Idempotency-Key": notification_id}
         try:
-            response = await self._client.post(payload, headers)
-        except HttpTimeout:
+            async with self._connections:
+                response = await self._client.post(
+                    self._url, json=body, headers={"Idempotency-Key": notification_id}
+                )
+        except httpx.TimeoutException:
             return network_failure("sms timeout")
-        except HttpError as exc:
-            return network_failure(f"sms {exc.kind}")
-        return http_failure(response.status, response.headers.get("retry-after"))
+        except httpx.TransportError as exc:  # ConnectError, ReadError, RemoteProtocolError, ...
+            return network_failure(f"sms {type(exc).__name__}")
+        return http_failure(response.status_code, response.headers.get("retry-after"))
 
     async def close(self) -> None:
-        await self._client.close()
+        await self._client.aclose()

@@ -1,7 +1,7 @@
 """E-mail over SMTP (aiosmtplib): multipart text + HTML, Message-ID from the notification id.
 
-A small pool of persistent sessions: each sends its messages one after the other (MAIL, RCPT,
-DATA per message; aiosmtplib sends RSET after a refused transaction), is dropped after a
+A small pool of persistent sessions: each sends its messages one after the other
+(`SMTP.sendmail`: MAIL, RCPT, DATA per message, RSET after a refusal), is dropped after a
 connection error, a timeout or a 421, and replaced by a new one on the next send. A session
 found closed before a transaction is replaced at once, without counting as a failure.
 """
@@ -12,11 +12,10 @@ from email.utils import parseaddr
 
 import aiosmtplib
 import structlog
-from aiosmtplib import SMTPResponse, SMTPStatus
 
 from services.common.settings import Settings
 from services.notifier.channels import Outbound
-from services.notifier.channels.mime import compose_email, message_id
+from services.notifier.channels.mail import compose_email, message_id
 from services.notifier.domain.model import Failure
 from services.notifier.domain.retry import network_failure, smtp_failure
 
@@ -68,7 +67,7 @@ class SmtpSender:
 
     async def send(self, outbound: Outbound) -> Failure | None:
         try:
-            data = _dot_stuffed(compose_email(outbound, self._sender))
+            data = compose_email(outbound, self._sender)
         except ValueError:  # an address that cannot be written in a header
             return _INVALID_ADDRESS
         async with self._sessions:
@@ -76,14 +75,21 @@ class SmtpSender:
             try:
                 if session is not None and session.is_connected:
                     try:
-                        return await self._timed(session, outbound.address, data)
+                        await self._timed(session, outbound.address, data)
+                        return None
                     except aiosmtplib.SMTPServerDisconnected:
                         # Closed by the server while idle (timeout, restart) and not noticed
                         # before the first command: nothing was taken, so on a new session.
                         session.close()
                 session = await self._connect()
-                return await self._timed(session, outbound.address, data)
-            except aiosmtplib.SMTPResponseException as exc:
+                await self._timed(session, outbound.address, data)
+                return None
+            except aiosmtplib.SMTPRecipientsRefused as exc:  # our one recipient
+                refused = exc.recipients[0]
+                return smtp_failure(refused.code, refused.message)
+            except aiosmtplib.SMTPResponseException as exc:  # sender or data refused, 421
+                if exc.code == aiosmtplib.SMTPStatus.domain_unavailable and session is not None:
+                    session.close()  # 421: the server is closing this session (RFC 5321 3.8)
                 return smtp_failure(exc.code, exc.message)
             except (aiosmtplib.SMTPTimeoutError, TimeoutError):
                 return network_failure("smtp timeout")
@@ -94,42 +100,16 @@ class SmtpSender:
             finally:
                 self._release(session)
 
-    async def _timed(self, session: aiosmtplib.SMTP, recipient: str, data: bytes) -> Failure | None:
+    async def _timed(self, session: aiosmtplib.SMTP, recipient: str, data: bytes) -> None:
         """The transaction within the timeout: one timer for it rather than one per reply."""
+        options = ["SMTPUTF8"] if not (self._envelope_from + recipient).isascii() else []
         try:
             async with asyncio.timeout(self._timeout_s):
-                return await self._transaction(session, recipient, data)
+                await session.sendmail(self._envelope_from, [recipient], data,
+                                       mail_options=options, timeout=None)
         except TimeoutError:
             session.close()  # a reply we gave up on would answer the next command
             raise
-
-    async def _transaction(
-        self, session: aiosmtplib.SMTP, recipient: str, data: bytes
-    ) -> Failure | None:
-        """MAIL, RCPT, DATA on `session`: None when the server took the message, the reply
-        as a failure when it refused the recipient or the data; RSET after a refusal."""
-        utf8 = not (self._envelope_from + recipient).isascii()
-        if utf8 and not session.supports_extension("smtputf8"):
-            raise aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported by this server")
-        encoding = "utf-8" if utf8 else "ascii"
-        options = [b"SIZE=%d" % len(data)] if session.supports_extension("size") else []
-        if utf8:
-            options.append(b"SMTPUTF8")
-        sender = f"<{self._envelope_from}>".encode(encoding)
-        reply = await session.execute_command(b"MAIL", b"FROM:" + sender, *options, timeout=None)
-        if reply.code != SMTPStatus.completed:
-            return await _refused(session, reply)
-        to = f"<{recipient}>".encode(encoding)
-        reply = await session.execute_command(b"RCPT", b"TO:" + to, timeout=None)
-        if reply.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
-            return await _refused(session, reply)
-        reply = await session.execute_command(b"DATA", timeout=None)
-        if reply.code != SMTPStatus.start_input:
-            return await _refused(session, reply)
-        reply = await _message(session, data)
-        if reply.code != SMTPStatus.completed:
-            return await _refused(session, reply)
-        return None
 
     async def _connect(self) -> aiosmtplib.SMTP:
         if self._local_hostname is None:  # once: EHLO names the same host on every session
@@ -171,44 +151,3 @@ class SmtpSender:
                 pass  # closing anyway
             finally:
                 session.close()
-
-
-async def _refused(session: aiosmtplib.SMTP, reply: SMTPResponse) -> Failure:
-    """The server's refusal as a failure; the transaction reset for the next message."""
-    if session.is_connected:  # aiosmtplib closes the session itself after a 421
-        try:
-            await session.rset()
-        except (aiosmtplib.SMTPException, OSError):
-            session.close()  # a session that cannot reset is not used again
-    return smtp_failure(reply.code, reply.message)
-
-
-async def _message(session: aiosmtplib.SMTP, data: bytes) -> SMTPResponse:
-    """After DATA was answered 354: the message, ending with its dot line; the reply.
-
-    Written here rather than by `SMTP.data`, which runs two regular expressions over every
-    line of the message that `_dot_stuffed` makes unnecessary. The reply cannot arrive before
-    `read_response` is awaited: nothing yields between the write and it."""
-    protocol = session.protocol
-    if protocol is None:
-        raise aiosmtplib.SMTPServerDisconnected("Connection lost")
-    try:
-        protocol.write(data)
-        reply = await protocol.read_response(timeout=None)  # the transaction has a timeout
-    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
-        session.close()  # a reply we gave up on would answer the next command
-        raise
-    if reply.code == SMTPStatus.domain_unavailable:
-        session.close()  # the server is closing this session
-    return reply
-
-
-def _dot_stuffed(message: bytes) -> bytes:
-    """DATA framing (RFC 5321 4.5.2) of a message with CRLF line endings only: a line that
-    starts with "." gets another one, and a line with a single "." ends it."""
-    stuffed = message.replace(b"\r\n.", b"\r\n..")
-    if stuffed.startswith(b"."):
-        stuffed = b"." + stuffed
-    if not stuffed.endswith(b"\r\n"):
-        stuffed += b"\r\n"
-    return stuffed + b".\r\n"

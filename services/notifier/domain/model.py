@@ -14,6 +14,7 @@ class DeliveryState(StrEnum):
     SENDING = "sending"  # claimed: not delivered yet (maybe held, maybe between retries)
     DELIVERED = "delivered"
     FAILED = "failed"
+    SUPERSEDED = "superseded"  # replaced by a later request of the same booking, never sent
 
 
 @dataclass(frozen=True, order=True)

@@ -1,8 +1,10 @@
 """What a notification request says, checked: the facts a message is written from."""
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schemas.data import NotificationRequested, Recipient, Template
@@ -20,7 +22,15 @@ COMMON_VARIABLES = (
 REQUIRED_VARIABLES: dict[str, tuple[str, ...]] = {
     "appointment_rescheduled": (*COMMON_VARIABLES, "new_start"),
     "appointment_unplaced": COMMON_VARIABLES,
+    # new_start: the original slot, which stands again; old_start: the one held until now
+    "appointment_restored": (*COMMON_VARIABLES, "new_start"),
+    "reply_link": (*COMMON_VARIABLES, "reply_url"),
+    "reply_help": COMMON_VARIABLES,
 }
+# Optional on any template (v1.1 replies): the applicant's personal link, the deadline to
+# answer (local time) and the short code of an SMS reply.
+REPLY_VARIABLES = ("reply_url", "reply_by", "reply_code")
+_REPLY_CODE = re.compile(r"^[A-Za-z0-9-]{1,16}$")
 
 
 class InvalidRequest(ValueError):
@@ -41,6 +51,9 @@ class Facts:
     reason: str
     booking_id: str
     recipient_name: str
+    reply_url: str | None = None
+    reply_by: dt.datetime | None = None  # in the centre's time zone
+    reply_code: str | None = None
 
 
 def channels_of(recipient: Recipient) -> tuple[Channel, ...]:
@@ -85,6 +98,7 @@ def facts_of(request: NotificationRequested) -> Facts:
         raise InvalidRequest(f"missing variable(s): {', '.join(missing)}")
     tz = centre_timezone(v)
     new_start = v.get("new_start")
+    reply_by = v.get("reply_by", "").strip()
     return Facts(
         template=request.template,
         language=request.language,
@@ -98,4 +112,26 @@ def facts_of(request: NotificationRequested) -> Facts:
         reason=v["reason"].strip(),
         booking_id=v.get("booking_id", "").strip() or request.booking_id,
         recipient_name=request.recipient.name.strip(),
+        reply_url=_reply_url(v.get("reply_url", "").strip()),
+        reply_by=_local_time(v, "reply_by", tz) if reply_by else None,
+        reply_code=_reply_code(v.get("reply_code", "").strip()),
     )
+
+
+def _reply_url(value: str) -> str | None:
+    """The applicant's link: an absolute http(s) URL of one line, else InvalidRequest."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not value.isprintable() \
+            or " " in value:
+        raise InvalidRequest("variable reply_url is not an http(s) URL")
+    return value
+
+
+def _reply_code(value: str) -> str | None:
+    if not value:
+        return None
+    if not _REPLY_CODE.match(value):
+        raise InvalidRequest("variable reply_code is not a short code of letters and digits")
+    return value

@@ -1,17 +1,16 @@
-"""Status and dead-letter events with ids derived from what they report (uuid5)."""
+"""Status events of deliveries, with ids derived from what they report (services.common.ids)."""
 
-import base64
 import datetime as dt
-import uuid
 from typing import Literal
 
-from schemas.data import DeadLetter, NotificationDelivered, NotificationFailed
-from schemas.events import DeadLetterEvent, NotificationDeliveredEvent, NotificationFailedEvent
-from services.notifier.domain.model import DeliveryKey
+from schemas.data import NotificationDelivered, NotificationFailed
+from schemas.events import NotificationDeliveredEvent, NotificationFailedEvent
+from services.common.ids import derived_id
+from services.notifier.domain.model import DeliveryKey, DeliveryState
 
-NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://reslot.example/notifier")
 SOURCE = "reslot/notifier"
 SERVICE = "notifier"
+SUPERSEDED = "superseded"  # the error of a failed status whose delivery a later one replaced
 
 Outcome = Literal["delivered", "failed"]
 StatusEvent = NotificationDeliveredEvent | NotificationFailedEvent
@@ -19,7 +18,18 @@ StatusEvent = NotificationDeliveredEvent | NotificationFailedEvent
 
 def status_event_id(key: DeliveryKey, outcome: Outcome) -> str:
     """The same (notification, channel, outcome) always yields the same event id."""
-    return str(uuid.uuid5(NAMESPACE, f"{key.notification_id}\x1f{key.channel}\x1f{outcome}"))
+    return derived_id("notification-status", key.notification_id, key.channel, outcome)
+
+
+def outcome_of(state: DeliveryState, error: str | None) -> tuple[Outcome, str | None]:
+    """What a decided delivery reports: delivered, or failed with why (superseded included)."""
+    if state is DeliveryState.DELIVERED:
+        return "delivered", None
+    if state is DeliveryState.SUPERSEDED:
+        return "failed", SUPERSEDED
+    if state is DeliveryState.FAILED:
+        return "failed", error or "unknown"
+    raise ValueError(f"a delivery still {state.value} has no status yet")
 
 
 def status_event(
@@ -31,7 +41,7 @@ def status_event(
     at: dt.datetime,
 ) -> StatusEvent:
     """The delivered or failed event for one channel of one notification."""
-    event_id, subject = status_event_id(key, outcome), centre_id
+    event_id = status_event_id(key, outcome)
     if outcome == "delivered":
         return NotificationDeliveredEvent(
             specversion="1.0",
@@ -39,7 +49,7 @@ def status_event(
             source=SOURCE,
             type="visa.notification.delivered.v1",
             time=at,
-            subject=subject,
+            subject=centre_id,
             data=NotificationDelivered(
                 notification_id=key.notification_id, channel=key.channel, attempts=attempts
             ),
@@ -50,43 +60,11 @@ def status_event(
         source=SOURCE,
         type="visa.notification.failed.v1",
         time=at,
-        subject=subject,
+        subject=centre_id,
         data=NotificationFailed(
             notification_id=key.notification_id,
             channel=key.channel,
             attempts=attempts,
             error=error or "unknown",
-        ),
-    )
-
-
-def dead_letter_event(
-    *,
-    topic: str,
-    partition: int,
-    offset: int,
-    key: bytes | None,
-    value: bytes,
-    error_class: str,
-    error: str,
-    at: dt.datetime,
-) -> DeadLetterEvent:
-    """A message the notifier gave up on, carried whole (base64) with where it was and why."""
-    return DeadLetterEvent(
-        specversion="1.0",
-        id=str(uuid.uuid5(NAMESPACE, f"deadletter\x1f{topic}\x1f{partition}\x1f{offset}")),
-        source=SOURCE,
-        type="visa.deadletter.v1",
-        time=at,
-        subject="",
-        data=DeadLetter(
-            topic=topic,
-            partition=partition,
-            offset=offset,
-            key=base64.b64encode(key).decode() if key is not None else None,
-            value=base64.b64encode(value).decode(),
-            error_class=error_class,
-            error=error,
-            service=SERVICE,
         ),
     )

@@ -34,6 +34,13 @@ REASONS: dict[str, dict[str, str]] = {
             "contactez-nous si ce rendez-vous ne vous convient pas."
         ),
         "moved_again": "Votre rendez-vous avait déjà été déplacé : voici le nouvel horaire.",
+        "earlier_day": "Un créneau s'est libéré plus tôt : votre rendez-vous est avancé.",
+        "from_waiting_list": (
+            "Vous étiez sur liste d'attente : une place s'est libérée pour vous."
+        ),
+        "restored": "La fermeture a été levée : votre rendez-vous initial est rétabli.",
+        "applicant_choice": "Voici l'horaire que vous avez choisi.",
+        "ops_override": "Un conseiller a fixé ce nouvel horaire pour vous.",
         "no_capacity_in_horizon": "Aucun créneau n'est libre dans les semaines à venir.",
         "group_cannot_stay_together": (
             "Nous n'avons pas trouvé de créneaux permettant de recevoir votre famille ensemble."
@@ -47,6 +54,11 @@ REASONS: dict[str, dict[str, str]] = {
             "لم نجد موعدًا مبكرًا بما يكفي لتاريخ سفرك؛ يُرجى الاتصال بنا إذا لم يناسبك هذا الموعد."
         ),
         "moved_again": "سبق أن تم تغيير موعدك: هذا هو الموعد المحدَّث.",
+        "earlier_day": "توفّر موعد أبكر: تم تقديم موعدك.",
+        "from_waiting_list": "كنت على قائمة الانتظار: توفّر لك مكان.",
+        "restored": "رُفع الإغلاق: أُعيد موعدك الأصلي.",
+        "applicant_choice": "هذا هو الموعد الذي اخترته.",
+        "ops_override": "حدّد أحد مستشارينا هذا الموعد الجديد لك.",
         "no_capacity_in_horizon": "لا توجد مواعيد متاحة في الأسابيع القادمة.",
         "group_cannot_stay_together": "لم نجد مواعيد تسمح باستقبال أفراد عائلتك معًا.",
     },
@@ -59,6 +71,11 @@ REASONS: dict[str, dict[str, str]] = {
             "please contact us if this appointment does not suit you."
         ),
         "moved_again": "Your appointment had already been moved: this is the updated time.",
+        "earlier_day": "An earlier slot became free: your appointment has been brought forward.",
+        "from_waiting_list": "You were on the waiting list: a place has become free for you.",
+        "restored": "The closure was lifted: your original appointment is back.",
+        "applicant_choice": "This is the time you chose.",
+        "ops_override": "An adviser set this new time for you.",
         "no_capacity_in_horizon": "No slot is free in the coming weeks.",
         "group_cannot_stay_together": (
             "We could not find slots that let your family be seen together."

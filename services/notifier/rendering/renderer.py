@@ -21,7 +21,13 @@ from services.notifier.rendering.sms import fit_sms
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 LANGUAGES = ("fr", "ar", "en")
-TEMPLATES: tuple[Template, ...] = ("appointment_rescheduled", "appointment_unplaced")
+TEMPLATES: tuple[Template, ...] = (
+    "appointment_rescheduled",
+    "appointment_unplaced",
+    "appointment_restored",
+    "reply_link",
+    "reply_help",
+)
 PARTS = ("subject.txt", "body.txt", "body.html", "sms.txt")
 DIRECTION = {"fr": "ltr", "ar": "rtl", "en": "ltr"}
 
@@ -65,9 +71,18 @@ def _context(facts: Facts) -> dict[str, Any]:
         "old_when": format_when(facts.old_start, lang, tz),
         "old_when_short": format_when(facts.old_start, lang, tz, short=True),
     }
+    context["new_when"] = context["new_when_short"] = None
     if facts.new_start is not None:
         context["new_when"] = format_when(facts.new_start, lang, tz)
         context["new_when_short"] = format_when(facts.new_start, lang, tz, short=True)
+    # restored: whether they held another time until now (else they were waiting for one)
+    context["moved_before"] = facts.new_start is not None and facts.new_start != facts.old_start
+    context["reply_url"] = facts.reply_url
+    context["reply_code"] = facts.reply_code
+    context["reply_by"] = context["reply_by_short"] = None
+    if facts.reply_by is not None:
+        context["reply_by"] = format_when(facts.reply_by, lang, tz)
+        context["reply_by_short"] = format_when(facts.reply_by, lang, tz, short=True)
     return context
 
 
@@ -97,8 +112,9 @@ class Renderer:
         subject = " ".join(self._part(facts, "subject.txt", context).split())
         context["subject"] = subject
 
-        def sms_with(centre_name: str) -> str:
-            text = self._part(facts, "sms.txt", {**context, "centre_name": centre_name})
+        def sms_with(centre_name: str, compact: bool) -> str:
+            text = self._part(facts, "sms.txt",
+                              {**context, "centre_name": centre_name, "compact": compact})
             return " ".join(text.split())  # one line: template line breaks are not SMS text
 
         return RenderedMessage(
@@ -106,7 +122,7 @@ class Renderer:
             subject=subject,
             text=self._part(facts, "body.txt", context) + "\n",
             html=self._part(facts, "body.html", context) + "\n",
-            sms=fit_sms(sms_with, facts.centre_name, facts.language),
+            sms=fit_sms(sms_with, facts.centre_name, facts.language, keep=facts.reply_url),
         )
 
     def render(self, request: NotificationRequested) -> RenderedMessage:

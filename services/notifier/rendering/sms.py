@@ -40,24 +40,38 @@ def to_gsm7(text: str) -> str:
     return "".join(_gsm_char(c) for c in text)
 
 
-def fit_sms(render: Callable[[str], str], centre_name: str, language: str) -> str:
-    """Render with the centre's name, shortened only as far as needed to fit three parts."""
+def fit_sms(render: Callable[[str, bool], str], centre_name: str, language: str,
+            keep: str | None = None) -> str:
+    """Render `render(centre_name, compact)` as it fits three parts: as written; else compact
+    (the template leaves out what the message can do without: the old time and the
+    reference, when a link carries them); else with the centre's name shortened as far as
+    needed. `keep` (the applicant's link) is never cut, whatever happens to the rest."""
     ellipsis = "…" if language == "ar" else "..."
-    keep = len(centre_name)
-    while True:
-        name = centre_name if keep == len(centre_name) else centre_name[:keep].rstrip() + ellipsis
-        text = render(name)
+    tries = [(centre_name, False), (centre_name, True)]
+    for length in range(len(centre_name) - 20, 11, -20):
+        tries.append((centre_name[:length].rstrip() + ellipsis, True))
+    if len(centre_name) > 12:
+        tries.append((centre_name[:12].rstrip() + ellipsis, True))
+    text = ""
+    for name, compact in dict.fromkeys(tries):
+        text = render(name, compact)
         if language != "ar":
             text = to_gsm7(text)
         if sms_size(text).segments <= MAX_SEGMENTS:
             return text
-        if keep <= 12:
-            return _truncate(text)
-        keep = max(12, keep - 20)
+    return _truncate(text, keep)
 
 
-def _truncate(text: str) -> str:
-    """Last resort for absurd inputs: cut the text itself so it never exceeds three parts."""
+def _truncate(text: str, keep: str | None) -> str:
+    """Last resort for absurd inputs: cut the text so it never exceeds three parts, what
+    comes before `keep` first, so that a link stays whole while it can."""
+    head, tail = text, ""
+    if keep and keep in text:
+        at = text.index(keep)
+        head, tail = text[:at], text[at:]
+    while head and sms_size(head + tail).segments > MAX_SEGMENTS:
+        head = head[:-1]
+    text = head + tail
     while sms_size(text).segments > MAX_SEGMENTS:
         text = text[:-1]
     return text

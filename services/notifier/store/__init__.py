@@ -1,12 +1,23 @@
 """The notifier's store: one row per (notification, channel), claimed before anything is sent."""
 
-from services.notifier.store.repository import (
+from services.notifier.store.outbox import OutboxRow
+from services.notifier.store.repository import DeliveryStore
+from services.notifier.store.rows import (
     Claimed,
+    Counted,
     Decision,
     Deferral,
     DeliveryRow,
-    DeliveryStore,
     NewDelivery,
 )
 
-__all__ = ["Claimed", "Decision", "Deferral", "DeliveryRow", "DeliveryStore", "NewDelivery"]
+__all__ = [
+    "Claimed",
+    "Counted",
+    "Decision",
+    "Deferral",
+    "DeliveryRow",
+    "DeliveryStore",
+    "NewDelivery",
+    "OutboxRow",
+]

@@ -1,19 +1,27 @@
-"""Table of deliveries; (notification_id, channel) is the primary key, hence unique."""
+"""The notifier's tables: deliveries, the outbox of their status events, superseded ids.
+
+A delivery is one (notification_id, channel), the primary key, hence unique: the claim that
+makes sending exactly once. Its status event is written to the outbox in the transaction
+that decides it, and deleted once published.
+"""
 
 import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     Dialect,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -46,20 +54,49 @@ deliveries = Table(
     metadata,
     Column("notification_id", String(200), primary_key=True),
     Column("channel", String(8), primary_key=True),
-    Column("state", String(16), nullable=False),  # sending | delivered | failed
+    Column("state", String(16), nullable=False),  # sending | delivered | failed | superseded
     Column("booking_id", String(200), nullable=False),
     Column("centre_id", String(100), nullable=False),
     # The request (personal data) while it is needed to send; erased once decided.
     Column("request", Text, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
+    # An attempt counted and its outcome not yet recorded: it may be on the wire.
+    Column("in_flight", Boolean, nullable=False, default=False, server_default=false()),
     Column("error", Text, nullable=True),
     Column("not_before", UtcDateTime, nullable=False),  # quiet hours, backoff
     Column("owner", String(200), nullable=True),  # instance sending it, while its lease lasts
     Column("lease_until", UtcDateTime, nullable=True),
-    Column("reported", Boolean, nullable=False, default=False),  # status event published
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime, nullable=True),
     Index("ix_notifier_deliveries_due", "state", "not_before"),
-    Index("ix_notifier_deliveries_reported", "reported", "finished_at"),
+)
+
+# Status events to publish, in `seq` order, by the instance that wrote them (`owner`), or by
+# any instance once they are older than a lease (their writer died before relaying them).
+outbox = Table(
+    "notifier_outbox",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("owner", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("centre_id", String(100), nullable=False),  # the Kafka key
+    Column("notification_id", String(200), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("value", LargeBinary, nullable=False),  # the CloudEvent, JSON
+    Index("ix_notifier_outbox_owner", "owner", "seq"),
+)
+
+# Notification ids a later request of the same booking replaced (CONTRACT v1.1 `supersedes`):
+# kept so that a replaced request arriving late is never sent either.
+superseded = Table(
+    "notifier_superseded",
+    metadata,
+    Column("notification_id", String(200), primary_key=True),
+    Column("booking_id", String(200), nullable=False),
+    Column("by_notification_id", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )
