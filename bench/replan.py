@@ -226,35 +226,41 @@ def _solver_alone(rig: Rig, names: list[str], config: Any) -> float:
     return total
 
 
+def print_e(e: dict[str, Any]) -> None:
+    print(table("(e) capacity event -> waiting list re-planned, all events in the outbox "
+                f"(target <= {REPLAN_TARGET_S} s)",
+                ["run", "bookings", "wall s", "solve ms", "placed", "notifications"],
+                [["re-plan of the waiting", e["waiting"], e["replan_s"],
+                  e["replan_solve_ms"], e["replan_placed"], e["replan_notifications"]],
+                 ["baseline: one-shot plan", e["waiting"], e["oneshot_s"],
+                  e["oneshot_solve_ms"], e["oneshot_moved"], None]]))
+
+
+def print_f(f: dict[str, Any]) -> None:
+    print(table(f"(f) portal-wide outage, {f['centres']} centres (target <= "
+                f"{PORTAL_TARGET_S} s)",
+                ["run", "displaced", "moved", "waiting", "notifications", "wall s",
+                 "solve ms total", "solve ms min/median/max"],
+                [["outage -> outbox", f["displaced"], f["moved"], f["waiting"],
+                  f["notifications"], f["total_s"], f["solve_total_ms"],
+                  " / ".join(str(x) for x in f["solve_ms_min_median_max"])],
+                 ["baseline: solver alone", f["displaced"], None, None, None,
+                  f["baseline_solver_alone_s"], None, None]]))
+    print(f"  of which: routing {f['route_s']} s, fold + plans + output events "
+          f"{f['plan_and_events_s']} s, store write {f['store_write_s']} s, outbox read "
+          f"(the relay's part) {f['outbox_read_s']} s")
+    print("  per-centre solve ms:", json.dumps(f["per_centre_solve_ms"]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="ef")
     args = parser.parse_args()
     results: dict[str, Any] = {}
     if "e" in args.parts:
-        e = results["e"] = asyncio.run(part_e())
-        print(table("(e) capacity event -> waiting list re-planned, all events in the outbox "
-                    f"(target <= {REPLAN_TARGET_S} s)",
-                    ["run", "bookings", "wall s", "solve ms", "placed", "notifications"],
-                    [["re-plan of the waiting", e["waiting"], e["replan_s"],
-                      e["replan_solve_ms"], e["replan_placed"], e["replan_notifications"]],
-                     ["baseline: one-shot plan", e["waiting"], e["oneshot_s"],
-                      e["oneshot_solve_ms"], e["oneshot_moved"], None]]))
+        print_e(results.setdefault("e", asyncio.run(part_e())))
     if "f" in args.parts:
-        f = results["f"] = asyncio.run(part_f())
-        print(table(f"(f) portal-wide outage, {f['centres']} centres (target <= "
-                    f"{PORTAL_TARGET_S} s)",
-                    ["run", "displaced", "moved", "waiting", "notifications", "wall s",
-                     "solve ms total", "solve ms min/median/max"],
-                    [["outage -> outbox", f["displaced"], f["moved"], f["waiting"],
-                      f["notifications"], f["total_s"], f["solve_total_ms"],
-                      " / ".join(str(x) for x in f["solve_ms_min_median_max"])],
-                     ["baseline: solver alone", f["displaced"], None, None, None,
-                      f["baseline_solver_alone_s"], None, None]]))
-        print(f"  of which: routing {f['route_s']} s, fold + plans + output events "
-              f"{f['plan_and_events_s']} s, store write {f['store_write_s']} s, outbox read "
-              f"(the relay's part) {f['outbox_read_s']} s")
-        print("per-centre solve ms:", json.dumps(f["per_centre_solve_ms"]))
+        print_f(results.setdefault("f", asyncio.run(part_f())))
     print(json.dumps(results, default=str))
 
 

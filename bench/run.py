@@ -7,8 +7,12 @@ bench/results.json with the machine it ran on.
 (c) one outage -> the last notification event (visa.notification.requested.v1) and the last
     delivery report, every service a process of its own; target: < 3 s for 1,500 displaced
 (d) peak memory (VmHWM) of `reslot scheduler` and `reslot notifier` during (c)
+(e) one capacity event -> 5,000 waiting re-planned, every event in the outbox; <= 1 s
+    (bench/replan.py), beside the one-shot plan of the same 5,000
+(f) a portal-wide outage naming 50 centres, 100,000 displaced: every plan and notification
+    event in the outbox; <= 10 s, per-centre solve times, beside the solver alone
 
-    python -m bench.run [--parts abcd] [--events 100000] [--sizes 1500,5000]
+    python -m bench.run [--parts abcdef] [--events 100000] [--sizes 1500,5000]
 """
 
 import argparse
@@ -147,7 +151,30 @@ def targets(results: dict[str, Any]) -> list[list[Any]]:
             rows.append([f"(c) {channel} delivered, {run['displaced']:,} displaced",
                          f"{per_s:,.0f}/s", f">= {target:,.0f}/s (10 x the default limit)",
                          _verdict(per_s >= target)])
+    e, f = results.get("e", {}), results.get("f", {})
+    if "replan_s" in e:
+        rows.append([f"(e) capacity event -> {e['waiting']:,} waiting re-planned",
+                     f"{e['replan_s']:.2f} s", f"<= {e['target_s']} s", _verdict(e["met"])])
+    if "total_s" in f:
+        rows.append([f"(f) portal outage, {f['centres']} centres, {f['displaced']:,} displaced",
+                     f"{f['total_s']:.1f} s", f"<= {f['target_s']} s", _verdict(f["met"])])
     return rows
+
+
+def part_e() -> dict[str, Any]:
+    from bench import replan
+
+    e = asyncio.run(replan.part_e())
+    replan.print_e(e)
+    return e
+
+
+def part_f() -> dict[str, Any]:
+    from bench import replan
+
+    f = asyncio.run(replan.part_f())
+    replan.print_f(f)
+    return f
 
 
 def _verdict(met: bool) -> str:
@@ -171,7 +198,7 @@ def _guarded(name: str, body: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--parts", default="abcd", help="which parts to run, e.g. 'bc'")
+    p.add_argument("--parts", default="abcdef", help="which parts to run, e.g. 'bc'")
     p.add_argument("--events", type=int, default=100_000, help="booking events for (b)")
     p.add_argument("--sizes", default="1500,5000", help="displaced bookings for (c)")
     p.add_argument("--output", type=Path, default=RESULTS)
@@ -188,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         "b": lambda: part_b(args.events),
         "c": lambda: part_c([int(n) for n in args.sizes.split(",")]),
         "d": lambda: part_d(results.get("c")),
+        "e": part_e,
+        "f": part_f,
     }
     try:
         for name in args.parts:
