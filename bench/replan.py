@@ -31,7 +31,8 @@ from schemas.topics import TOPIC_OF_TYPE, Topic
 from services.common.settings import Settings
 from services.scheduler.app import planning_config
 from services.scheduler.domain.planning import build_instance
-from services.scheduler.pipeline import InputRecord, Pipeline
+from services.scheduler.parsing import InputRecord
+from services.scheduler.pipeline import Pipeline
 from services.scheduler.store.sql import SchedulerStore
 
 TZ = "Africa/Algiers"
