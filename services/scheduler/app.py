@@ -24,6 +24,7 @@ from services.common.metrics import Metrics
 from services.common.runtime import BATCHED_YOUNG, tune_gc
 from services.common.settings import Settings
 from services.scheduler.consumer import GROUP, Applier, Consumption, Writer
+from services.scheduler.domain.offers import ReplyPolicy
 from services.scheduler.domain.process import PlanningConfig
 from services.scheduler.ownership import Ownership
 from services.scheduler.pipeline import Pipeline
@@ -57,10 +58,14 @@ def planning_config(settings: Settings) -> PlanningConfig:
     )
     params = SolveParams(time_limit_s=settings.solver_time_limit_s,
                          workers=settings.solver_workers)
+    secrets = settings.link_secret_list()
+    replies = ReplyPolicy(settings.reply_window_h, settings.reply_before_slot_h,
+                          settings.in_review, secrets[0] if secrets else None,
+                          settings.public_url, settings.link_days_after_slot)
     return PlanningConfig(policy, params, solve, settings.default_slot_min,
                           waiting_horizon_days=settings.waiting_horizon_days,
                           restore_notice_min=settings.restore_notice_min,
-                          advice_day_share=settings.advice_day_share)
+                          advice_day_share=settings.advice_day_share, replies=replies)
 
 
 def plan_pipeline(settings: Settings, *, clock: Clock | None = None,
