@@ -8,6 +8,7 @@ and an instance that lost its partitions writes none of their centres. What a ba
 is built apart, as rows (rows.py); the status page's queries are in queries.py.
 """
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ from services.scheduler.store import codec
 from services.scheduler.store import tables as t
 from services.scheduler.store.bulk import Bulk
 from services.scheduler.store.calendar import load_calendar
+from services.scheduler.store.replies import delete_keys, due_centres, load_replies
 from services.scheduler.store.rows import (
     OUTBOX_COLUMNS,
     BatchRows,
@@ -158,6 +160,7 @@ class SchedulerStore:
                 key = codec.slot_key(r.service, r.start)
                 states[r.centre_id].conflicts[key] = (r.capacity, r.booked)
             await load_calendar(conn, states)
+            await load_replies(conn, states)
         for state in states.values():
             state.reindex()
         return states
@@ -242,8 +245,15 @@ class SchedulerStore:
                 await conn.execute(sa.delete(t.conflicts).where(
                     t.conflicts.c.centre_id == centre, t.conflicts.c.service == service,
                     t.conflicts.c.start == start))
+            for name, keys in batch.deletes.items():
+                await delete_keys(conn, t.metadata.tables[name], keys)
             for sql, params in statements:
                 await conn.exec_driver_sql(sql, params)
+
+    async def due_centres(self, now: dt.datetime) -> set[str]:
+        """Centres holding an offer whose reply_by has passed with no answer at `now`."""
+        async with self.engine.connect() as conn:
+            return await due_centres(conn, now)
 
     async def outbox_batch(self, partitions: Iterable[int] | None, limit: int) -> list[StoredRow]:
         query = sa.select(t.outbox).order_by(t.outbox.c.seq).limit(limit)
