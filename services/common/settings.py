@@ -90,6 +90,13 @@ class Settings(BaseSettings):
         default=5000, ge=1,
         description="Most records applied (scheduler) or claimed (notifier) per transaction.")
     outbox_batch: int = Field(default=1000, ge=1)
+    lanes: int = Field(
+        default=4, ge=1, le=64,
+        description="Scheduler: groups of partitions applied concurrently (partition mod "
+                    "lanes), so a long plan holds up only its own lane's centres.")
+    reply_tick_s: float = Field(
+        default=5.0, gt=0, description="Scheduler: how often offers past reply_by are "
+                                       "looked for (then confirmed with channel timeout).")
     graceful_timeout_s: float = Field(default=15.0, gt=0)
 
     # Notifier.
