@@ -94,6 +94,11 @@ class Settings(BaseSettings):
         default=4, ge=1, le=64,
         description="Scheduler: groups of partitions applied concurrently (partition mod "
                     "lanes), so a long plan holds up only its own lane's centres.")
+    fetch_max_wait_ms: int = Field(
+        default=25, ge=1, le=10_000,
+        description="Scheduler: the longest a fetch waits at the broker for new records. "
+                    "Apache Kafka answers as soon as records arrive; the local broker only "
+                    "at this deadline, so it bounds the latency of a reply from below.")
     reply_tick_s: float = Field(
         default=5.0, gt=0, description="Scheduler: how often offers past reply_by are "
                                        "looked for (then confirmed with channel timeout).")

@@ -8,14 +8,16 @@ and an instance that lost its partitions writes none of their centres. What a ba
 is built apart, as rows (rows.py); the status page's queries are in queries.py.
 """
 
+import asyncio
+import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from schemas.events import ANY_ADAPTER
 from services.scheduler.domain.routing import Route
@@ -102,6 +104,18 @@ class SchedulerStore:
         self.engine = engine
         self._dialect = engine.dialect.name
         self._bulk = Bulk(engine.dialect)
+        # SQLite has one writer: concurrent transactions of this process (lanes, the relay)
+        # take turns here rather than in SQLite's busy handler, which sleeps up to 100 ms
+        # between tries. PostgreSQL's row locks let them run together.
+        self._turn = asyncio.Lock() if self._dialect == "sqlite" else None
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction (its turn first, on SQLite)."""
+        async with contextlib.AsyncExitStack() as stack:
+            if self._turn is not None:
+                await stack.enter_async_context(self._turn)
+            yield await stack.enter_async_context(self.engine.begin())
 
     @classmethod
     async def open(cls, url: str) -> "SchedulerStore":
@@ -183,7 +197,7 @@ class SchedulerStore:
         returned epochs are written. Waits for a write in flight of the previous owner (the
         row lock), so what it committed is read after this."""
         claimed: dict[int, int] = {}
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
             for p in sorted(set(partitions)):  # one order everywhere: no deadlock
                 owners = t.partition_owners
                 raised = await conn.execute(sa.update(owners).where(owners.c.partition == p)
@@ -235,11 +249,10 @@ class SchedulerStore:
         rows (bulk.py): the per-statement and per-row round trips, not the database's work,
         dominated ingestion.
         """
-        bulk = self._bulk
-        statements = [s for name, rows in batch.upserts.items()
-                      for s in bulk.upsert(t.metadata.tables[name], rows)]
-        statements += bulk.insert(t.outbox, OUTBOX_COLUMNS, batch.outbox)
-        async with self.engine.begin() as conn:
+        size = len(batch.outbox) + sum(len(rows) for rows in batch.upserts.values())
+        statements = await asyncio.to_thread(self._statements, batch) if size > 1000 \
+            else self._statements(batch)  # a plan's rows: built off the event loop
+        async with self._writing() as conn:
             await _check_fence(conn, batch.fence)
             for centre, service, start in batch.resolved:
                 await conn.execute(sa.delete(t.conflicts).where(
@@ -249,6 +262,11 @@ class SchedulerStore:
                 await delete_keys(conn, t.metadata.tables[name], keys)
             for sql, params in statements:
                 await conn.exec_driver_sql(sql, params)
+
+    def _statements(self, batch: "BatchRows") -> list[tuple[str, tuple[Any, ...]]]:
+        statements = [s for name, rows in batch.upserts.items()
+                      for s in self._bulk.upsert(t.metadata.tables[name], rows)]
+        return statements + self._bulk.insert(t.outbox, OUTBOX_COLUMNS, batch.outbox)
 
     async def due_centres(self, now: dt.datetime) -> set[str]:
         """Centres holding an offer whose reply_by has passed with no answer at `now`."""
@@ -265,7 +283,7 @@ class SchedulerStore:
                               r.to_partition) for r in rows]
 
     async def outbox_delete(self, seqs: Sequence[int]) -> None:
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
             await conn.execute(sa.delete(t.outbox).where(t.outbox.c.seq.in_(list(seqs))))
 
     async def outbox_backlog(self) -> int:
