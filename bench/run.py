@@ -7,8 +7,10 @@ bench/results.json with the machine it ran on.
 (c) one outage -> the last notification event (visa.notification.requested.v1) and the last
     delivery report, every service a process of its own; target: < 3 s for 1,500 displaced
 (d) peak memory (VmHWM) of `reslot scheduler` and `reslot notifier` during (c)
+(g) an applicant's reply -> its outcome in the scheduler's store, 50 replies/s for 60 s while
+    20,000-displaced plans run on the same scheduler (bench.replies); target: p99 <= 300 ms
 
-    python -m bench.run [--parts abcd] [--events 100000] [--sizes 1500,5000]
+    python -m bench.run [--parts abcdg] [--events 100000] [--sizes 1500,5000]
 """
 
 import argparse
@@ -99,6 +101,14 @@ def part_d(c: dict[str, Any] | None) -> dict[str, Any]:
     return {"runs": [{"displaced": x["displaced"], **x["memory"]} for x in runs]}
 
 
+def part_g() -> dict[str, Any]:
+    from bench.replies import replies_bench, report
+
+    runs = [asyncio.run(replies_bench(store)) for store in STORES]
+    report(runs)
+    return {"runs": runs}
+
+
 def targets(results: dict[str, Any]) -> list[list[Any]]:
     """One row per target of the issue: measured, wanted, met or missed."""
     rows: list[list[Any]] = []
@@ -119,6 +129,10 @@ def targets(results: dict[str, Any]) -> list[list[Any]]:
             s = run["to_last_notification_requested_s"]
             rows.append(["(c) outage -> last notification, 1,500", f"{s:.2f} s",
                          f"< {OUTAGE_TARGET_S} s", _verdict(s < OUTAGE_TARGET_S)])
+    for run in results.get("g", {}).get("runs", []):
+        rows.append([f"(g) reply -> outcome, 50/s during 20,000 plans, {run['store']}",
+                     f"p50 {run['p50_ms']:.0f} ms, p99 {run['p99_ms']:.0f} ms",
+                     f"p99 <= {run['target_p99_ms']:.0f} ms", _verdict(bool(run["met"]))])
     return rows
 
 
@@ -143,7 +157,7 @@ def _guarded(name: str, body: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--parts", default="abcd", help="which parts to run, e.g. 'bc'")
+    p.add_argument("--parts", default="abcdg", help="which parts to run, e.g. 'bc'")
     p.add_argument("--events", type=int, default=100_000, help="booking events for (b)")
     p.add_argument("--sizes", default="1500,5000", help="displaced bookings for (c)")
     p.add_argument("--output", type=Path, default=RESULTS)
@@ -160,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         "b": lambda: part_b(args.events),
         "c": lambda: part_c([int(n) for n in args.sizes.split(",")]),
         "d": lambda: part_d(results.get("c")),
+        "g": part_g,
     }
     try:
         for name in args.parts:

@@ -91,9 +91,10 @@ class Settings(BaseSettings):
         description="Most records applied (scheduler) or claimed (notifier) per transaction.")
     outbox_batch: int = Field(default=1000, ge=1)
     lanes: int = Field(
-        default=4, ge=1, le=64,
+        default=8, ge=1, le=64,
         description="Scheduler: groups of partitions applied concurrently (partition mod "
-                    "lanes), so a long plan holds up only its own lane's centres.")
+                    "lanes; at most one per partition), so a long plan holds up only the "
+                    "centres of its own lane.")
     fetch_max_wait_ms: int = Field(
         default=25, ge=1, le=10_000,
         description="Scheduler: the longest a fetch waits at the broker for new records. "
