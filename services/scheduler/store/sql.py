@@ -13,11 +13,10 @@ import contextlib
 import datetime as dt
 import json
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schemas.events import ANY_ADAPTER
 from services.scheduler.domain.routing import Route
@@ -26,6 +25,7 @@ from services.scheduler.store import codec
 from services.scheduler.store import tables as t
 from services.scheduler.store.bulk import Bulk
 from services.scheduler.store.calendar import load_calendar
+from services.scheduler.store.engine import SCHEMA_LOCK, add_later_columns, make_engine
 from services.scheduler.store.replies import delete_keys, due_centres, load_replies
 from services.scheduler.store.rows import (
     OUTBOX_COLUMNS,
@@ -48,39 +48,6 @@ class Fenced(Exception):
     def __init__(self, partitions: Iterable[int]) -> None:
         self.partitions = sorted(partitions)
         super().__init__(f"partitions {self.partitions} were claimed by another instance")
-
-def make_engine(url: str) -> AsyncEngine:
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
-
-        @sa.event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_conn: Any, _: Any) -> None:
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at commit
-            cursor.close()
-
-        return engine
-    # hide_parameters: a database error's text (logged on retry) must not carry applicants'
-    # names from the statement's parameters.
-    return create_async_engine(url, pool_size=5, pool_pre_ping=True, hide_parameters=True)
-
-
-def _add_later_columns(conn: sa.Connection) -> None:
-    """Stores made before a column existed get it (nullable: no rewrite of the table)."""
-    inspector = sa.inspect(conn)
-    for table, column in t.LATER_COLUMNS:
-        if column.name not in {c["name"] for c in inspector.get_columns(table.name)}:
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
-
-
-# Held while creating the tables: two instances starting on an empty PostgreSQL database
-# would otherwise both CREATE TABLE, and one fail on a unique violation in pg_type.
-_SCHEMA_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext('reslot-scheduler-schema'))")
 
 
 async def _check_fence(conn: Any, fence: Mapping[int, int]) -> None:
@@ -127,9 +94,9 @@ class SchedulerStore:
         """Create what is missing (instances starting together: one creates, under a lock)."""
         async with self.engine.begin() as conn:
             if self._dialect == "postgresql":
-                await conn.execute(_SCHEMA_LOCK)
+                await conn.execute(SCHEMA_LOCK)
             await conn.run_sync(t.metadata.create_all)
-            await conn.run_sync(_add_later_columns)
+            await conn.run_sync(add_later_columns)
 
     async def close(self) -> None:
         await self.engine.dispose()
