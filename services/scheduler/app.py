@@ -99,8 +99,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     wake_relay = asyncio.Event()
     count = min(settings.lanes, settings.partitions)
     config = planning_config(settings)
-    pipelines = [Pipeline(store, config, ownership=ownership, metrics=metrics, clock=clock)
-                 for _ in range(count)]
+    outages: dict[int, int] = {}  # the active-outages gauge sums every lane's
+    pipelines = [Pipeline(store, config, ownership=ownership, metrics=metrics, clock=clock,
+                          outages=outages) for _ in range(count)]
     writers = [Writer(p, on_stored=wake_relay.set) for p in pipelines]
     writes = Writes(writers)
     positions = Positions(store, consumer, settle=writes.settle, forget=writes.forget)

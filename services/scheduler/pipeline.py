@@ -59,7 +59,7 @@ class Pipeline:
 
     def __init__(self, store: SchedulerStore, config: PlanningConfig, *,
                  ownership: Ownership | None = None, metrics: Metrics | None = None,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, outages: dict[int, int] | None = None) -> None:
         self.store = store
         self.config = config
         self.ownership = ownership or Ownership(1)
@@ -71,6 +71,8 @@ class Pipeline:
         self._origins_loaded: set[TopicPartition] = set()
         self._stale = False
         self.recent_plans: deque[PlanSummary] = deque(maxlen=1000)
+        # Active outages per lane's pipeline, shared by the lanes: the gauge is their sum.
+        self._outages = outages if outages is not None else {}
 
     @property
     def stale(self) -> bool:
@@ -141,6 +143,9 @@ class Pipeline:
             self.forget()
             raise
         self.recent_plans.extend(prepared.result.plans)
+        if prepared.records:  # a tick counts no outages
+            self._outages[id(self)] = prepared.result.active_outages
+        prepared.result.active_outages = sum(self._outages.values())
         telemetry.observe(self.metrics, prepared.records, prepared.result)
 
     def _refresh(self) -> None:
