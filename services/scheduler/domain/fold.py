@@ -10,7 +10,8 @@ Events reach a centre in any order across topics, so every case has a defined ou
 `apply` returns what it touched, so the caller checks only those for displacement. An
 event that frees places (slots published or raised, a booking cancelled or moved away, an
 outage shortened or lifted) notes it in the batch notes, for settle() to re-plan the
-waiting list and to restore bookings whose original slot stands again.
+waiting list and to restore bookings whose original slot stands again. A booking the
+booking system cancels or moves elsewhere has no offer left to answer (offers.py).
 """
 
 import datetime as dt
