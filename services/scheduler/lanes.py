@@ -91,6 +91,7 @@ class Lane:
         except Exception:  # a bug in applying: never past it, and not in a hot loop
             log.exception("lane %d: applying failed; %s", self.index, RESUMED)
             self.applier.pipeline.forget()
+            await self.applier.writer.settle()  # the stored offsets are those after it
             await self.positions.resume(self.partitions())
             await asyncio.sleep(1.0)
 

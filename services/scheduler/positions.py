@@ -31,7 +31,8 @@ class Positions(ConsumerRebalanceListener):  # type: ignore[misc]
     """Tracks the applied position of every owned partition; claims and seeks on assignment.
 
     `settle` waits for the writes in flight: stored offsets are read, or given up, after
-    them. `forget` drops every cached centre (they are read again from the store).
+    them. `forget` drops every lane's cached centres on a rebalance (read again from the
+    store; the generation changes with it, so a batch prepared meanwhile is dropped).
     """
 
     def __init__(self, store: SchedulerStore, consumer: AIOKafkaConsumer,
@@ -83,7 +84,9 @@ class Positions(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def resume(self, partitions: Collection[int] | None = None) -> None:
         """Back to the stored offsets of the owned `partitions` (all: None), a write of
-        theirs being lost. Only their writes may be in flight elsewhere: none is theirs."""
+        theirs being lost; no write of theirs may be in flight. The caller forgets its
+        cache: other lanes keep theirs (forgetting a cache while its lane has a write in
+        flight would reload the store without that write)."""
         owned = [tp for tp in self.applied if partitions is None or tp[1] in partitions]
         stored = await until_done(lambda: self.store.stored_offsets(owned),
                                   "read stored offsets", TRANSIENT, log)
@@ -92,16 +95,15 @@ class Positions(ConsumerRebalanceListener):  # type: ignore[misc]
             if (topic, partition) in self.applied:  # not revoked while we read
                 self.applied[(topic, partition)] = stored.get((topic, partition), -1)
                 self._seek(topic, partition)
-        self.forget()
 
     def disown(self, partitions: Iterable[int]) -> None:
         """Another instance claimed these partitions: apply and relay none of them until
-        Kafka assigns them to us again."""
+        Kafka assigns them to us again (then every cache is forgotten). A lane holding
+        others of them finds out at its next write, fenced too."""
         lost = set(partitions)
         self._moves.update(lost)
         self.applied = {tp: o for tp, o in self.applied.items() if tp[1] not in lost}
         self.epochs = {p: e for p, e in self.epochs.items() if p not in lost}
-        self.forget()
         log.warning("partitions %s were claimed by another instance; left to it", sorted(lost))
 
     def fence(self, partitions: Iterable[int]) -> dict[int, int]:
