@@ -101,7 +101,8 @@ def move_family(state: CentreState, event: CloudEvent[Any], booking_id: str,
                 ) -> tuple[Events, set[SlotKey]]:
     """Decide the family's move into `start` (a plan of its own, id derived from the
     event); the places it leaves feed the waiting list."""
-    plan_id = derived_id("choice" if reason == "applicant_choice" else "pin", event.id)
+    chosen = reason == "applicant_choice"
+    plan_id = derived_id("choice" if chosen else "pin", event.id)
     outage_id = state.decisions[booking_id].outage_id
     to_start = start.astimezone(dt.UTC)
     out: Events = []
@@ -111,7 +112,7 @@ def move_family(state: CentreState, event: CloudEvent[Any], booking_id: str,
         assert booking.slot_start is not None
         slots |= {(booking.service, booking.slot_start), (booking.service, to_start)}
         if booking.slot_start != to_start:
-            state.batch.add_room(booking.service, "reply")
+            state.batch.add_room(booking.service, "reply" if chosen else "capacity")
         own = state.decisions.get(member)
         a = Assignment(booking_id=member, to_start=to_start, reason=reason)
         out += decide(state, plan_id, own.outage_id if own else outage_id, a, event.time,
