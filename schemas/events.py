@@ -150,7 +150,13 @@ InputEvent = Annotated[
     | BookingMovedEvent
     | OutageDeclaredEvent
     | OutageRevisedEvent
-    | OutageLiftedEvent,
+    | OutageLiftedEvent
+    | OfferConfirmedEvent
+    | OfferDeclinedEvent
+    | OfferChangedEvent
+    | PlanApprovedEvent
+    | BookingPinnedEvent
+    | CallLoggedEvent,
     Field(discriminator="type"),
 ]
 AnyEvent = Annotated[

@@ -52,7 +52,8 @@ def asyncapi() -> dict[str, Any]:
             types = [t for t, top in TOPIC_OF_TYPE.items() if top == Topic.OUTAGES]
         if topic == Topic.INPUTS_BY_CENTRE:  # any input, forwarded to its centre's owner
             types = [t for t, top in TOPIC_OF_TYPE.items()
-                     if top in (Topic.CENTRES, Topic.CAPACITY, Topic.BOOKINGS, Topic.OUTAGES)]
+                     if top in (Topic.CENTRES, Topic.CAPACITY, Topic.BOOKINGS, Topic.OUTAGES,
+                                Topic.REPLIES, Topic.OPS)]
         if topic == Topic.DEADLETTER:
             types = ["visa.deadletter.v1"]
         channels[_name(topic)] = {

@@ -33,6 +33,8 @@ INPUT_TOPICS: tuple[Topic, ...] = (
     Topic.BOOKINGS,
     Topic.OUTAGES_BY_CENTRE,
     Topic.INPUTS_BY_CENTRE,
+    Topic.REPLIES,  # v1.1: applicants' answers, and the scheduler's own timeout answers
+    Topic.OPS,  # v1.1: operators' acts
 )
 
 # The scheduler's own topics, written only by it, with an explicit partition.

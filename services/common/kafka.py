@@ -98,14 +98,19 @@ def make_producer(settings: Settings, **extra: Any) -> AIOKafkaProducer:
     )
 
 
-async def publish_all(producer: AIOKafkaProducer, messages: Sequence[Outgoing]) -> None:
-    """Send all messages, in order per key, and wait until the broker has acknowledged each."""
-    futures = [
-        await producer.send(
+async def publish_all(producer: AIOKafkaProducer, messages: Sequence[Outgoing],
+                      yield_every: int | None = None) -> None:
+    """Send all messages, in order per key, and wait until the broker has acknowledged each.
+
+    Enqueueing a message does not give the event loop up: with `yield_every`, it is given up
+    after every that many, so a long batch does not hold up the loop's other work."""
+    futures = []
+    for n, m in enumerate(messages, start=1):
+        futures.append(await producer.send(
             m.topic, m.value, key=m.key.encode(), partition=m.partition,
             headers=list(HEADERS + m.headers),
-        )
-        for m in messages
-    ]
+        ))
+        if yield_every and n % yield_every == 0:
+            await asyncio.sleep(0)
     if futures:
         await asyncio.gather(*futures)

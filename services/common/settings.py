@@ -90,6 +90,19 @@ class Settings(BaseSettings):
         default=5000, ge=1,
         description="Most records applied (scheduler) or claimed (notifier) per transaction.")
     outbox_batch: int = Field(default=1000, ge=1)
+    lanes: int = Field(
+        default=8, ge=1, le=64,
+        description="Scheduler: groups of partitions applied concurrently (partition mod "
+                    "lanes; at most one per partition), so a long plan holds up only the "
+                    "centres of its own lane.")
+    fetch_max_wait_ms: int = Field(
+        default=25, ge=1, le=10_000,
+        description="Scheduler: the longest a fetch waits at the broker for new records. "
+                    "Apache Kafka answers as soon as records arrive; the local broker only "
+                    "at this deadline, so it bounds the latency of a reply from below.")
+    reply_tick_s: float = Field(
+        default=5.0, gt=0, description="Scheduler: how often offers past reply_by are "
+                                       "looked for (then confirmed with channel timeout).")
     graceful_timeout_s: float = Field(default=15.0, gt=0)
 
     # Notifier.

@@ -1,8 +1,8 @@
 """The scheduler's composition root: `create_app(settings)` builds every part once, in
 dependency order, with no setter after construction; `SchedulerApp` starts and stops them.
 
-    store ─▶ pipeline ─▶ consumer ─▶ writer ─▶ positions (the rebalance listener)
-          ─▶ producer ─▶ relay ─▶ applier ─▶ consumption (the fetch loop)
+    store ─▶ pipelines, writers (one per lane) ─▶ consumer ─▶ positions (the rebalance
+          listener) ─▶ producer ─▶ relay ─▶ appliers, lanes ─▶ consumption (the fetch loop)
 
 Nothing connects until `start()`: building is free of I/O (aiokafka's clients only need the
 running event loop, so call `create_app` inside it).
@@ -21,10 +21,12 @@ from schemas.topics import INPUT_TOPICS, Topic
 from services.common.clock import Clock, SystemClock
 from services.common.kafka import SESSION, client_options, ensure_topics, make_producer
 from services.common.metrics import Metrics
-from services.common.runtime import BATCHED_YOUNG, tune_gc
+from services.common.runtime import BATCHED_YOUNG, responsive_threads, tune_gc
 from services.common.settings import Settings
-from services.scheduler.consumer import GROUP, Applier, Consumption, Writer
+from services.scheduler.consumer import GROUP, Applier, Writer
+from services.scheduler.domain.offers import ReplyPolicy
 from services.scheduler.domain.process import PlanningConfig
+from services.scheduler.lanes import Consumption, Lane
 from services.scheduler.ownership import Ownership
 from services.scheduler.pipeline import Pipeline
 from services.scheduler.positions import Positions
@@ -57,10 +59,14 @@ def planning_config(settings: Settings) -> PlanningConfig:
     )
     params = SolveParams(time_limit_s=settings.solver_time_limit_s,
                          workers=settings.solver_workers)
+    secrets = settings.link_secret_list()
+    replies = ReplyPolicy(settings.reply_window_h, settings.reply_before_slot_h,
+                          settings.in_review, secrets[0] if secrets else None,
+                          settings.public_url, settings.link_days_after_slot)
     return PlanningConfig(policy, params, solve, settings.default_slot_min,
                           waiting_horizon_days=settings.waiting_horizon_days,
                           restore_notice_min=settings.restore_notice_min,
-                          advice_day_share=settings.advice_day_share)
+                          advice_day_share=settings.advice_day_share, replies=replies)
 
 
 def plan_pipeline(settings: Settings, *, clock: Clock | None = None,
@@ -77,8 +83,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     metrics = metrics or Metrics()
     store = SchedulerStore(make_engine(settings.database_url))
     ownership = Ownership(settings.partitions)
-    pipeline = Pipeline(store, planning_config(settings), ownership=ownership,
-                        metrics=metrics, clock=clock)
     consumer = AIOKafkaConsumer(
         **client_options(settings.kafka),
         client_id="reslot-scheduler",
@@ -87,19 +91,50 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         auto_offset_reset="earliest",
         partition_assignment_strategy=(RangePartitionAssignor,),  # keeps co-partitioning
         max_poll_records=settings.batch_max_records,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,  # a reply waits no longer than this
         **SESSION,
     )
     producer = make_producer(settings)
     stopping = asyncio.Event()  # set first on shutdown: a batch waiting for the store gives up
     wake_relay = asyncio.Event()
-    writer = Writer(pipeline, on_stored=wake_relay.set)
-    positions = Positions(store, pipeline, consumer, settle=writer.settle)
+    count = min(settings.lanes, settings.partitions)
+    config = planning_config(settings)
+    outages: dict[int, int] = {}  # the active-outages gauge sums every lane's
+    pipelines = [Pipeline(store, config, ownership=ownership, metrics=metrics, clock=clock,
+                          outages=outages) for _ in range(count)]
+    writers = [Writer(p, on_stored=wake_relay.set) for p in pipelines]
+    writes = Writes(writers)
+    positions = Positions(store, consumer, settle=writes.settle, forget=writes.forget)
     relay = Relay(store, producer, settings.outbox_batch, positions.owned_partitions, metrics,
                   wake=wake_relay)
-    applier = Applier(pipeline, positions, writer, give_up=stopping)
-    consumption = Consumption(consumer, applier, positions, metrics, settings.batch_max_records)
-    return SchedulerApp(settings, clock, metrics, store, pipeline, positions, writer, relay,
-                        consumer, producer, consumption, stopping)
+    lanes: list[Lane] = []
+    for index, (pipeline, writer) in enumerate(zip(pipelines, writers, strict=True)):
+        applier = Applier(pipeline, positions, writer, stopping,
+                          partitions=_lane_partitions(positions, count, index))
+        lanes.append(Lane(index, applier, positions, clock, settings.batch_max_records,
+                          settings.reply_tick_s))
+    consumption = Consumption(consumer, lanes, positions, metrics, settings.batch_max_records)
+    return SchedulerApp(settings, clock, metrics, store, positions, writes, relay, consumer,
+                        producer, consumption, stopping)
+
+
+def _lane_partitions(positions: Positions, count: int, index: int) -> Callable[[], set[int]]:
+    return lambda: {p for p in positions.owned_partitions() if p % count == index}
+
+
+@dataclass
+class Writes:
+    """Every lane's Writer: settled (and caches forgotten) together on a rebalance."""
+
+    writers: list[Writer]
+
+    async def settle(self) -> None:
+        for writer in self.writers:
+            await writer.settle()
+
+    def forget(self) -> None:
+        for writer in self.writers:
+            writer.pipeline.forget()
 
 
 @dataclass
@@ -111,9 +146,8 @@ class SchedulerApp:
     clock: Clock
     metrics: Metrics
     store: SchedulerStore
-    pipeline: Pipeline
     positions: Positions
-    writer: Writer
+    writes: "Writes"
     relay: Relay
     consumer: AIOKafkaConsumer
     producer: AIOKafkaProducer
@@ -125,6 +159,7 @@ class SchedulerApp:
     async def start(self) -> None:
         """Topics, tables, producer, consumer (joins the group), relay and fetch loop."""
         tune_gc(young=BATCHED_YOUNG)
+        responsive_threads()  # a lane's long plan in its thread delays the others less
         try:
             await ensure_topics(self.settings)
             await self.store.create_tables()
@@ -140,7 +175,7 @@ class SchedulerApp:
         relay_stop = asyncio.Event()
         relay_task = asyncio.create_task(self.relay.run(relay_stop), name="scheduler-relay")
         self._resources.push_async_callback(self._drain, relay_stop, relay_task)
-        self._resources.push_async_callback(self.writer.settle)  # the last write, then relay
+        self._resources.push_async_callback(self.writes.settle)  # the last writes, then relay
         consuming = asyncio.create_task(self.consumption.run(self.stopping),
                                         name="scheduler-consume")
         self._resources.push_async_callback(self._finish, consuming)

@@ -1,4 +1,5 @@
-"""Applying input batches exactly once in effect, whatever Kafka redelivers.
+"""Applying one lane's input batches exactly once in effect, whatever Kafka redelivers
+(lanes.py splits the owned partitions into lanes applied concurrently).
 
 The store's offsets decide what was applied (positions.py). Batch k's transaction is
 written while batch k+1 is parsed and applied in memory (the database driver works in its
@@ -18,14 +19,10 @@ fetched, and a graceful stop that finishes the batch in hand.
 """
 
 import asyncio
-import itertools
+import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 
-from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import KafkaError
-
-from services.common.metrics import Metrics
 from services.common.retry import until_done
 from services.common.runtime import keep_long_lived
 from services.scheduler.parsing import Record
@@ -83,14 +80,16 @@ class Writer:
 
 
 class Applier:
-    """Applies batches in order, writing one while the next is applied in memory."""
+    """Applies one lane's batches (and timeout ticks) in order, writing one while the next
+    is applied in memory. `partitions` gives the lane's owned partitions."""
 
     def __init__(self, pipeline: Pipeline, positions: Positions, writer: Writer,
-                 give_up: asyncio.Event) -> None:
+                 give_up: asyncio.Event, partitions: Callable[[], set[int]]) -> None:
         self.pipeline = pipeline
         self.positions = positions
         self.writer = writer
         self.give_up = give_up  # set on shutdown: a batch waiting for the store gives up
+        self.partitions = partitions
 
     async def apply(self, records: Sequence[Record]) -> int:
         """Apply a batch in memory and start writing it; the number of records admitted.
@@ -99,25 +98,64 @@ class Applier:
         on changes that are lost: it is dropped, and the partitions read again from the
         stored offsets.
         """
+        if not await self._reload_ready():
+            return 0
         admitted, last = self.positions.admit(records)
         if not admitted:
             return 0
-        generation = self.positions.generation
-        fence = self.positions.fence(last)
+        read = {p for _, p in last}
+        stamp = self.positions.stamp(read)
+        fence = self.positions.fence(read)
         prepared = await until_done(lambda: self.pipeline.prepare(admitted, last, fence),
                                     "apply a batch: store unavailable", TRANSIENT, log,
                                     give_up=self.give_up)
+        if not await self._begin(prepared, read, stamp):
+            return 0
+        self.positions.mark(last)
+        keep_long_lived()  # the batch is in the cache now
+        return len(admitted)
+
+    async def tick(self, now: dt.datetime) -> int:
+        """The timeout answers due at `now` at the lane's centres, written like a batch;
+        the number of answers."""
+        if not await self._reload_ready():
+            return 0
+        owned = self.partitions()
+        if not owned:
+            return 0
+        stamp = self.positions.stamp(owned)
+        fence = self.positions.fence(owned)
+        prepared = await until_done(lambda: self.pipeline.prepare_tick(now, owned, fence),
+                                    "look for offers past reply_by: store unavailable",
+                                    TRANSIENT, log, give_up=self.give_up)
+        if prepared is None or not await self._begin(prepared, owned, stamp):
+            return 0
+        return len(prepared.result.outbox)
+
+    async def _reload_ready(self) -> bool:
+        """A forgotten cache is reloaded from the store only once the lane's last write is
+        stored (else it would read the store without it); False if that write failed."""
+        if not self.pipeline.stale:
+            return True
         failed = await self.writer.failure()
         if failed is not None:
             await self._lost(failed)
-            return 0
-        if self.positions.generation != generation:
+            return False
+        return True
+
+    async def _begin(self, prepared: Prepared, partitions: set[int],
+                     stamp: tuple[int, ...]) -> bool:
+        """Start writing `prepared` once the previous write is stored; False (dropped) if
+        that write failed or the partitions moved meanwhile."""
+        failed = await self.writer.failure()
+        if failed is not None:
+            await self._lost(failed)
+            return False
+        if self.positions.stamp(partitions) != stamp:
             self.pipeline.forget()  # prepared on partitions since moved
-            return 0
-        self.positions.mark(last)
+            return False
         self.writer.begin(prepared)
-        keep_long_lived()  # the batch is in the cache now
-        return len(admitted)
+        return True
 
     async def _lost(self, exc: Exception) -> None:
         """The previous write failed: nothing after the stored offsets counts."""
@@ -129,42 +167,4 @@ class Applier:
         else:  # a bug: never commit past it; the batch is read again and fails again
             log.error("writing a batch failed; %s", RESUMED, exc_info=exc)
         if not self.give_up.is_set():
-            await self.positions.resume()
-
-
-class Consumption:
-    """The fetch loop: what Kafka hands over, up to `max_records` at a time, to the applier."""
-
-    def __init__(self, consumer: AIOKafkaConsumer, applier: Applier, positions: Positions,
-                 metrics: Metrics, max_records: int) -> None:
-        self.consumer = consumer
-        self.applier = applier
-        self.positions = positions
-        self.metrics = metrics
-        self.max_records = max_records
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Until `stop` is set; the batch in hand is applied (and its write begun) first."""
-        while not stop.is_set():
-            try:
-                fetched = await until_done(
-                    lambda: self.consumer.getmany(timeout_ms=100, max_records=self.max_records),
-                    "fetch", (KafkaError,), log, give_up=stop)
-            except KafkaError:
-                return  # stopping while the broker is unreachable: nothing in hand
-            records = list(itertools.chain.from_iterable(fetched.values()))  # as fetched
-            if records:
-                await self._apply(records, stop)
-            self.positions.observe_lag(self.metrics, GROUP)
-
-    async def _apply(self, records: Sequence[Record], stop: asyncio.Event) -> None:
-        try:
-            await self.applier.apply(records)
-        except TRANSIENT:
-            if not stop.is_set():
-                raise
-            log.info("stopping while the store is unavailable: the batch is read again later")
-        except Exception:  # a bug in applying: never past it, and not in a hot loop
-            log.exception("applying a batch failed; %s", RESUMED)
-            await self.positions.resume()
-            await asyncio.sleep(1.0)
+            await self.positions.resume(self.partitions())

@@ -22,7 +22,8 @@ from services.scheduler.domain.outputs import SOURCE
 from services.scheduler.store.rows import OutboxRow
 
 ORIGIN_HEADER = "reslot-origin"
-PUBLIC_INPUTS = frozenset({Topic.CENTRES, Topic.CAPACITY, Topic.BOOKINGS, Topic.OUTAGES})
+PUBLIC_INPUTS = frozenset({Topic.CENTRES, Topic.CAPACITY, Topic.BOOKINGS, Topic.OUTAGES,
+                           Topic.REPLIES, Topic.OPS})
 
 
 class Record(Protocol):

@@ -12,12 +12,16 @@ The same code serves the running scheduler (records from Kafka) and `reslot plan
 Then `settle(state, config)` once per centre the batch touched: its outputs go to the
 outbox of the partition of that centre's last record. Everything is committed in one
 transaction with the batch's offsets (store/sql.py); metrics and logs follow the commit.
+
+A tick (`prepare_tick`) is a batch of no records: the scheduler's own timeout answers to
+offers past their reply_by, each offer marked in the same transaction as its answer.
 """
 
 import asyncio
+import datetime as dt
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from schemas.topics import TOPIC_OF_TYPE, Topic
@@ -27,6 +31,7 @@ from services.scheduler import telemetry
 from services.scheduler.domain.process import PlanningConfig, process, settle
 from services.scheduler.domain.routing import Route, route
 from services.scheduler.domain.state import CentreState, PlanSummary
+from services.scheduler.domain.timeouts import expire
 from services.scheduler.ownership import Ownership
 from services.scheduler.parsing import Origin, Parsed, Record, deadletter_row, parse
 from services.scheduler.store.rows import (
@@ -54,7 +59,7 @@ class Pipeline:
 
     def __init__(self, store: SchedulerStore, config: PlanningConfig, *,
                  ownership: Ownership | None = None, metrics: Metrics | None = None,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, outages: dict[int, int] | None = None) -> None:
         self.store = store
         self.config = config
         self.ownership = ownership or Ownership(1)
@@ -66,6 +71,13 @@ class Pipeline:
         self._origins_loaded: set[TopicPartition] = set()
         self._stale = False
         self.recent_plans: deque[PlanSummary] = deque(maxlen=1000)
+        # Active outages per lane's pipeline, shared by the lanes: the gauge is their sum.
+        self._outages = outages if outages is not None else {}
+
+    @property
+    def stale(self) -> bool:
+        """Forgotten: the next batch reloads its centres from the store."""
+        return self._stale
 
     def forget(self) -> None:
         """Drop cached state (partitions revoked, or a commit failed): reload from the store.
@@ -93,9 +105,7 @@ class Pipeline:
         # The CPU-bound parts run in a worker thread: the event loop stays free to write the
         # previous batch (each of its statements is a round through the loop) and to fetch.
         parsed = await asyncio.to_thread(_parse_all, records)
-        if self._stale:
-            self._centres, self._routes, self._stale = {}, {}, False
-            self._origins, self._origins_loaded = {}, set()
+        self._refresh()
         await self._load(parsed)
         try:
             result, rows = await asyncio.to_thread(
@@ -106,6 +116,25 @@ class Pipeline:
             raise
         return Prepared(records, result, rows)
 
+    async def prepare_tick(self, now: dt.datetime, partitions: Collection[int],
+                           fence: Mapping[int, int]) -> Prepared | None:
+        """The timeout answers due at `now` (domain/timeouts.py) at the centres of
+        `partitions`, as a batch of no input records; None when none is due. Centres are
+        found from the store (after a restart too), and checked against the cache, which
+        may hold answers not stored yet."""
+        due = await self.store.due_centres(now)
+        centres = sorted(c for c in due if self.ownership.partition_of(c) in partitions)
+        if not centres:
+            return None
+        self._refresh()
+        self._centres.update(await self.store.load_centres(set(centres) - self._centres.keys()))
+        try:
+            result, rows = await asyncio.to_thread(self._expire, centres, now, fence)
+        except BaseException:
+            self.forget()
+            raise
+        return Prepared((), result, rows) if result.outbox else None
+
     async def commit(self, prepared: Prepared) -> None:
         """Write a prepared batch in one transaction; then its metrics and logs."""
         try:
@@ -114,7 +143,31 @@ class Pipeline:
             self.forget()
             raise
         self.recent_plans.extend(prepared.result.plans)
+        if prepared.records:  # a tick counts no outages
+            self._outages[id(self)] = prepared.result.active_outages
+        prepared.result.active_outages = sum(self._outages.values())
         telemetry.observe(self.metrics, prepared.records, prepared.result)
+
+    def _refresh(self) -> None:
+        if self._stale:
+            self._centres, self._routes, self._stale = {}, {}, False
+            self._origins, self._origins_loaded = {}, set()
+
+    def _expire(self, centres: Sequence[str], now: dt.datetime,
+                fence: Mapping[int, int]) -> tuple[BatchResult, BatchRows]:
+        result = BatchResult()
+        for centre in centres:
+            events = expire(self._centres[centre], now)
+            if events:
+                result.touched.add(centre)
+            partition = self.ownership.partition_of(centre)  # on its topic, by its key
+            result.outbox += [OutboxRow(partition, TOPIC_OF_TYPE[e.type], e.subject,
+                                        e.to_json()) for e in events]
+        states = [self._centres[c] for c in sorted(result.touched)]
+        rows = batch_rows(states, {}, {}, result.outbox, fence=fence)
+        for state in states:
+            state.clear_dirty()
+        return result, rows
 
     async def _load(self, parsed: Iterable[Parsed]) -> None:
         centres, outages, internal = set(), set(), set()

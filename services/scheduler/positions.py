@@ -9,7 +9,8 @@ position (a gap) is refused and sought back.
 import itertools
 import logging
 import operator
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,7 +18,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.common.metrics import Metrics
 from services.common.retry import until_done
 from services.scheduler.parsing import Record
-from services.scheduler.pipeline import Pipeline
 from services.scheduler.store.sql import SchedulerStore
 
 log = logging.getLogger("reslot.scheduler")
@@ -30,21 +30,29 @@ _partition_of = operator.attrgetter("topic", "partition")
 class Positions(ConsumerRebalanceListener):  # type: ignore[misc]
     """Tracks the applied position of every owned partition; claims and seeks on assignment.
 
-    `settle` waits for the write in flight: stored offsets are read, or given up, after it.
+    `settle` waits for the writes in flight: stored offsets are read, or given up, after
+    them. `forget` drops every lane's cached centres on a rebalance (read again from the
+    store; the generation changes with it, so a batch prepared meanwhile is dropped).
     """
 
-    def __init__(self, store: SchedulerStore, pipeline: Pipeline, consumer: AIOKafkaConsumer,
-                 settle: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, store: SchedulerStore, consumer: AIOKafkaConsumer,
+                 settle: Callable[[], Awaitable[None]], forget: Callable[[], None]) -> None:
         self.store = store
-        self.pipeline = pipeline
         self.consumer = consumer
         self.settle = settle
+        self.forget = forget
         self.applied: dict[TP, int] = {}  # last applied offset, -1 = none
         self.epochs: dict[int, int] = {}  # partition -> epoch claimed in the store
         self.generation = 0  # changes with every revocation and assignment
+        self._moves: Counter[int] = Counter()  # per partition: sought back or lost
 
     def owned_partitions(self) -> set[int]:
         return {p for _, p in self.applied}
+
+    def stamp(self, partitions: Iterable[int]) -> tuple[int, ...]:
+        """Changes whenever one of `partitions` is reassigned, sought back or lost: a batch
+        prepared under another stamp is dropped (its records are read again)."""
+        return (self.generation, *(self._moves[p] for p in sorted(set(partitions))))
 
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         await self.settle()  # the next owner must find what we applied stored
@@ -52,7 +60,7 @@ class Positions(ConsumerRebalanceListener):  # type: ignore[misc]
         for tp in revoked:
             self.applied.pop((tp.topic, tp.partition), None)
         self.epochs = {p: e for p, e in self.epochs.items() if p in self.owned_partitions()}
-        self.pipeline.forget()  # another instance may change these centres now
+        self.forget()  # another instance may change these centres now
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         assigned = sorted(assigned)
@@ -71,34 +79,36 @@ class Positions(ConsumerRebalanceListener):  # type: ignore[misc]
         for topic, partition in tps:
             self.applied[(topic, partition)] = stored.get((topic, partition), -1)
             self._seek(topic, partition)
-        self.pipeline.forget()
+        self.forget()
         log.info("assigned %d partitions, resuming from stored offsets", len(tps))
 
-    async def resume(self) -> None:
-        """Back to the stored offsets of every owned partition (a write was lost)."""
-        owned = list(self.applied)
+    async def resume(self, partitions: Collection[int] | None = None) -> None:
+        """Back to the stored offsets of the owned `partitions` (all: None), a write of
+        theirs being lost; no write of theirs may be in flight. The caller forgets its
+        cache: other lanes keep theirs (forgetting a cache while its lane has a write in
+        flight would reload the store without that write)."""
+        owned = [tp for tp in self.applied if partitions is None or tp[1] in partitions]
         stored = await until_done(lambda: self.store.stored_offsets(owned),
                                   "read stored offsets", TRANSIENT, log)
-        self.generation += 1
+        self._moves.update({p for _, p in owned})
         for topic, partition in owned:
             if (topic, partition) in self.applied:  # not revoked while we read
                 self.applied[(topic, partition)] = stored.get((topic, partition), -1)
                 self._seek(topic, partition)
-        self.pipeline.forget()
 
     def disown(self, partitions: Iterable[int]) -> None:
         """Another instance claimed these partitions: apply and relay none of them until
-        Kafka assigns them to us again."""
+        Kafka assigns them to us again (then every cache is forgotten). A lane holding
+        others of them finds out at its next write, fenced too."""
         lost = set(partitions)
-        self.generation += 1
+        self._moves.update(lost)
         self.applied = {tp: o for tp, o in self.applied.items() if tp[1] not in lost}
         self.epochs = {p: e for p, e in self.epochs.items() if p not in lost}
-        self.pipeline.forget()
         log.warning("partitions %s were claimed by another instance; left to it", sorted(lost))
 
-    def fence(self, last: Mapping[TP, int]) -> dict[int, int]:
-        """The epochs a batch reading these partitions is written under."""
-        return {p: self.epochs[p] for _, p in last if p in self.epochs}
+    def fence(self, partitions: Iterable[int]) -> dict[int, int]:
+        """The epochs a batch of these partitions is written under."""
+        return {p: self.epochs[p] for p in partitions if p in self.epochs}
 
     def _member(self) -> str:
         coordinator = getattr(self.consumer, "_coordinator", None)

@@ -24,6 +24,9 @@ from services.scheduler.store.sql import SchedulerStore
 log = logging.getLogger("reslot.relay")
 
 TRANSIENT = (KafkaError, OSError, SQLAlchemyError)
+# A plan's tens of thousands of events are relayed while lanes apply replies on the same
+# event loop: enqueueing 1,000 held it for ~80 ms (bench.replies); 100 at a time, ~8 ms.
+YIELD_EVERY = 100
 
 
 class Relay:
@@ -68,7 +71,8 @@ class Relay:
         if not rows:
             return 0
         await publish_all(self.producer, [Outgoing(r.topic, r.key, r.value, r.headers,
-                                                   r.to_partition) for r in rows])
+                                                   r.to_partition) for r in rows],
+                          yield_every=YIELD_EVERY)
         await self.store.outbox_delete([r.seq for r in rows])
         self.published += len(rows)
         return len(rows)

@@ -65,9 +65,10 @@ async def test_a_failed_transaction_stores_nothing(store_url: str) -> None:
 async def test_bulk_writes_keep_order_update_rows_and_let_the_last_row_of_a_key_win(
         store_url: str) -> None:
     """Many rows in few statements (bulk.py): chunked on SQLite (a tiny variable limit here
-    forces many chunks), one unnest on PostgreSQL; same outcome as row by row."""
+    forces many chunks), unnests of a few rows each on PostgreSQL; same outcome as row by
+    row."""
     store = await SchedulerStore.open(store_url)
-    store._bulk = Bulk(store.engine.dialect, max_variables=20)
+    store._bulk = Bulk(store.engine.dialect, max_variables=20, pg_rows=4)
     outbox = [OutboxRow(n % 2, "visa.reschedules.v1", f"k{n}", f"{n}".encode(),
                         (("traceparent", f"t{n}".encode()),) if n % 3 == 0 else ())
               for n in range(25)]

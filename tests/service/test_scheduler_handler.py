@@ -29,6 +29,11 @@ async def _app(tmp_path: Path) -> SchedulerApp:
     return app
 
 
+async def apply(app: SchedulerApp, records: list[InputRecord]) -> int:
+    """As the fetch loop hands records over: to the lane of their partition."""
+    return await app.consumption.lane_of(records[0].partition).applier.apply(records)
+
+
 def _record(topic: str, partition: int, offset: int, value: bytes) -> InputRecord:
     return InputRecord(topic, partition, offset, CENTRE.encode(), value, 1_764_000_000_000)
 
@@ -37,13 +42,13 @@ async def test_a_batch_is_applied_and_garbage_dead_lettered(tmp_path: Path) -> N
     app = await _app(tmp_path)
     for topic in (Topic.CENTRES, Topic.BOOKINGS):  # as after an assignment: nothing applied
         app.positions.applied[(str(topic), OWNER)] = -1
-    admitted = await app.consumption.applier.apply([
+    admitted = await apply(app, [
         _record(Topic.CENTRES, OWNER, 0, line("visa.centre.registered.v1", centre()).encode()),
         _record(Topic.BOOKINGS, OWNER, 0, b"{garbage"),
         _record(Topic.BOOKINGS, OWNER, 1,
                 line("visa.booking.created.v1", booking("b1", at(3, 9))).encode()),
     ])
-    await app.writer.settle()  # the applier returns while the batch is written
+    await app.writes.settle()  # the applier returns while the batch is written
     assert admitted == 3
     state = (await app.store.load_centres([CENTRE]))[CENTRE]
     assert state.info is not None
@@ -59,8 +64,8 @@ async def test_records_already_applied_are_skipped(tmp_path: Path) -> None:
     app = await _app(tmp_path)
     app.positions.applied[(str(Topic.BOOKINGS), OWNER)] = 0  # offset 0 is already stored
     value = line("visa.booking.created.v1", booking("b1", at(3, 9))).encode()
-    admitted = await app.consumption.applier.apply([_record(Topic.BOOKINGS, OWNER, 0, value)])
-    await app.writer.settle()
+    admitted = await apply(app, [_record(Topic.BOOKINGS, OWNER, 0, value)])
+    await app.writes.settle()
     assert admitted == 0
     assert (await app.store.load_centres([CENTRE]))[CENTRE].bookings == {}
     await app.store.close()
@@ -70,8 +75,8 @@ async def test_a_record_on_another_partition_is_forwarded_not_applied(tmp_path: 
     app = await _app(tmp_path)
     app.positions.applied[(str(Topic.BOOKINGS), ELSEWHERE)] = -1
     value = line("visa.booking.created.v1", booking("b1", at(3, 9))).encode()
-    await app.consumption.applier.apply([_record(Topic.BOOKINGS, ELSEWHERE, 0, value)])
-    await app.writer.settle()
+    await apply(app, [_record(Topic.BOOKINGS, ELSEWHERE, 0, value)])
+    await app.writes.settle()
     assert (await app.store.load_centres([CENTRE]))[CENTRE].bookings == {}
     [row] = await app.store.outbox_batch(None, 10)
     assert (row.topic, row.key, row.value, row.to_partition) == (
@@ -100,11 +105,11 @@ async def test_a_forward_published_twice_is_applied_once(tmp_path: Path) -> None
         return InputRecord(Topic.INPUTS_BY_CENTRE, OWNER, offset, CENTRE.encode(), value,
                            1_764_000_000_000, (origin.header(),))
 
-    await app.consumption.applier.apply([forwarded(0, created, 10), forwarded(1, cancelled, 11)])
-    await app.writer.settle()
-    app.pipeline.forget()  # what is skipped must be known from the store, not the cache
-    await app.consumption.applier.apply([forwarded(2, created, 10), forwarded(3, cancelled, 11)])
-    await app.writer.settle()
+    await apply(app, [forwarded(0, created, 10), forwarded(1, cancelled, 11)])
+    await app.writes.settle()
+    app.writes.forget()  # what is skipped must be known from the store, not the cache
+    await apply(app, [forwarded(2, created, 10), forwarded(3, cancelled, 11)])
+    await app.writes.settle()
     state = (await app.store.load_centres([CENTRE]))[CENTRE]
     assert state.bookings["b1"].status == "cancelled"
     assert app.metrics.duplicates.labels(Topic.INPUTS_BY_CENTRE)._value.get() == 2

@@ -27,8 +27,8 @@ async def _nothing() -> None:
 def positions(applied: dict[tuple[str, int], int]) -> tuple[Positions, Seeks]:
     seeks = Seeks()
     consumer: Any = seeks
-    p = Positions(store=None, pipeline=None, consumer=consumer,  # type: ignore[arg-type]
-                  settle=_nothing)  # admit uses neither the store nor the pipeline
+    p = Positions(store=None, consumer=consumer,  # type: ignore[arg-type]
+                  settle=_nothing, forget=lambda: None)  # admit uses neither
     p.applied = dict(applied)
     return p, seeks
 

@@ -10,7 +10,8 @@ Events reach a centre in any order across topics, so every case has a defined ou
 `apply` returns what it touched, so the caller checks only those for displacement. An
 event that frees places (slots published or raised, a booking cancelled or moved away, an
 outage shortened or lifted) notes it in the batch notes, for settle() to re-plan the
-waiting list and to restore bookings whose original slot stands again.
+waiting list and to restore bookings whose original slot stands again. A booking the
+booking system cancels or moves elsewhere has no offer left to answer (offers.py).
 """
 
 import datetime as dt
@@ -42,11 +43,17 @@ def apply(state: CentreState, event: CloudEvent[Any]) -> Touched:
     notes = state.batch
     notes.pending, notes.reopened = None, False
     touched: Touched = handler(state, event.data, event.time)
-    if notes.pending is not None:  # this event added room: it causes the re-plan
+    room_noted(state, event)
+    return touched
+
+
+def room_noted(state: CentreState, event: CloudEvent[Any]) -> None:
+    """If `event` added room (add_room), it causes the batch's re-plan of the waiting."""
+    notes = state.batch
+    if notes.pending is not None:
         notes.trigger, notes.room_time = notes.pending, event.time
         notes.plan_cause = notes.plan_cause or event.id
         notes.pending = None
-    return touched
 
 
 def _centre(state: CentreState, data: d.CentreRegistered, _: dt.datetime) -> Touched:
@@ -105,6 +112,7 @@ def _booking_cancelled(state: CentreState, data: d.BookingCancelled, _: dt.datet
     slot = (booking.service, booking.slot_start) if booking.slot_start else None
     if booking.active:
         state.batch.add_room(booking.service, "capacity")
+        state.replies.drop(data.booking_id)  # nothing left to answer
     state.set_status(data.booking_id, booking, "cancelled")
     return Touched(slots={slot} if slot else set())
 
@@ -121,6 +129,7 @@ def _booking_moved(state: CentreState, data: d.BookingMoved, _: dt.datetime) -> 
     old = (booking.service, booking.slot_start) if booking.slot_start else None
     if booking.active and booking.slot_start != start:
         state.batch.add_room(booking.service, "capacity")  # its old place is free
+        state.replies.drop(data.booking_id)  # moved elsewhere: the offer no longer stands
     state.set_slot(data.booking_id, booking, start)
     slots = {(booking.service, start)} | ({old} if old else set())
     return Touched(bookings={data.booking_id}, slots=slots)

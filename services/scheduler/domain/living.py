@@ -51,7 +51,8 @@ def restore_now(state: CentreState, config: PlanningConfig,
             notes.room.add(booking.service)  # the place it leaves may seat the waiting
         back = Assignment(booking_id=r.booking_id, to_start=r.original, reason="restored")
         out += decide(state, _plan_id(state, notes.plan_cause, r.outage_id), r.outage_id,
-                      back, time, kind="restored")
+                      back, time, config.replies, kind="restored",
+                      held=config.replies.in_review(state.centre_id))
         notes.restored[r.outage_id] = notes.restored.get(r.outage_id, 0) + 1
         state.tally.restored += 1
         state.dirty_tally = True
@@ -73,9 +74,12 @@ def settle_calendar(state: CentreState, config: PlanningConfig,
                                   _plan_id(state, cause_id, outage_id), time, config)
             out += events
             outcomes.setdefault(outage_id, _Outcome()).replan = done
-    summaries = [_summary(state, _plan_id(state, cause_id, o), o, outcome, notes.trigger)
+    held = config.replies.in_review(state.centre_id)
+    summaries = [_summary(state, _plan_id(state, cause_id, o), o, outcome, notes.trigger, held)
                  for o, outcome in sorted(outcomes.items()) if _decided(outcome)]
     out += [_completed(s, time) for s in summaries]
+    if held:
+        state.replies.held_plans.update((s.plan_id, s) for s in summaries)
     return out, summaries
 
 
@@ -90,13 +94,13 @@ def _plan_id(state: CentreState, cause_id: str, outage_id: str) -> str:
 
 
 def _summary(state: CentreState, plan_id: str, outage_id: str, outcome: _Outcome,
-             trigger: PlanTrigger) -> PlanSummary:
+             trigger: PlanTrigger, held: bool) -> PlanSummary:
     r = outcome.replan or Replan(0, 0, 0, 0, "optimal", 0)
     return PlanSummary(
         plan_id, state.centre_id, outage_id, displaced=outcome.restored + r.considered,
         moved=outcome.restored + r.placed, unplaced=r.considered - r.placed, cost=r.cost,
         bound=r.bound, status=r.status, solve_ms=r.solve_ms, trigger=trigger,
-        restored=outcome.restored, from_waiting=r.placed)
+        restored=outcome.restored, from_waiting=r.placed, held=held)
 
 
 def _completed(s: PlanSummary, time: dt.datetime) -> CloudEvent[Any]:
@@ -104,4 +108,4 @@ def _completed(s: PlanSummary, time: dt.datetime) -> CloudEvent[Any]:
         plan_id=s.plan_id, outage_id=s.outage_id, centre_id=s.centre_id,
         displaced=s.displaced, moved=s.moved, unplaced=s.unplaced, cost=s.cost, bound=s.bound,
         status="optimal" if s.status == "optimal" else "feasible", solve_ms=s.solve_ms,
-        trigger=s.trigger), time)
+        trigger=s.trigger, held=s.held), time)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from schemas import data as d
 from schemas import events as e
+from schemas import replies as r
 from schemas.envelope import CloudEvent
 from schemas.events import event_type_of
 from schemas.reasons import is_moved, is_unplaced
@@ -30,17 +31,23 @@ def _envelope(cls: type[CloudEvent[Any]], event_id: str, centre: str, time: dt.d
                time=time, subject=centre, data=data)
 
 
+def offer_id(plan_id: str, booking_id: str) -> str:
+    """The id of a move's rescheduled event, which is also the offer's id."""
+    return derived_id(plan_id, "rescheduled", booking_id)
+
+
 def rescheduled(plan_id: str, outage_id: str, booking_id: str, booking: BookingRec,
-                centre: str, a: Assignment, time: dt.datetime) -> CloudEvent[Any]:
+                centre: str, a: Assignment, time: dt.datetime,
+                reply_by: dt.datetime | None = None) -> CloudEvent[Any]:
     assert booking.slot_start is not None
     assert a.to_start is not None
     assert is_moved(a.reason), f"{a.reason} is not a reason for a move"
+    event_id = offer_id(plan_id, booking_id)
     data = d.AppointmentRescheduled(
         booking_id=booking_id, centre_id=centre, outage_id=outage_id, plan_id=plan_id,
         service=booking.service, from_start=booking.slot_start, to_start=a.to_start,
-        group_id=booking.group_id, reason=a.reason,
+        group_id=booking.group_id, reason=a.reason, offer_id=event_id, reply_by=reply_by,
     )
-    event_id = derived_id(plan_id, "rescheduled", booking_id)
     return _envelope(e.AppointmentRescheduledEvent, event_id, centre, time, data)
 
 
@@ -55,7 +62,7 @@ def unplaced(plan_id: str, outage_id: str, booking_id: str, centre: str, a: Assi
 
 def notification(state: CentreState, plan_id: str, booking_id: str, booking: BookingRec,
                  a: Assignment, time: dt.datetime, supersedes: tuple[str, ...] = (),
-                 ) -> CloudEvent[Any] | None:
+                 extra: dict[str, str] | None = None) -> CloudEvent[Any] | None:
     """One message per applicant and decision; None for a booking we hold no contact for.
     `old_start` is the slot held until now, `new_start` the slot decided (for a restore:
     the original slot, which stands again; equal to old_start for a waiting booking)."""
@@ -75,6 +82,7 @@ def notification(state: CentreState, plan_id: str, booking_id: str, booking: Boo
     }
     if a.to_start is not None:
         variables["new_start"] = a.to_start.astimezone(tz).isoformat()
+    variables.update(extra or {})
     notification_id = derived_id(plan_id, "notify", booking_id)
     data = d.NotificationRequested(
         notification_id=notification_id,
@@ -86,7 +94,14 @@ def notification(state: CentreState, plan_id: str, booking_id: str, booking: Boo
         variables=variables,
         supersedes=supersedes,
     )
-    return _envelope(e.NotificationRequestedEvent, notification_id, state.centre_id, time, data)
+    return requested(data, time)
+
+
+def requested(data: d.NotificationRequested, time: dt.datetime) -> CloudEvent[Any]:
+    """The event of a message: made with its decision, or released when its plan is
+    approved (the same notification id)."""
+    return _envelope(e.NotificationRequestedEvent, data.notification_id, data.centre_id, time,
+                     data)
 
 
 def _template(a: Assignment) -> d.Template:
@@ -110,3 +125,22 @@ def capacity_conflict(cause_id: str, data: d.CapacityConflict,
                       time: dt.datetime) -> CloudEvent[Any]:
     event_id = derived_id(cause_id, "conflict", data.service, data.slot_start.isoformat())
     return _envelope(e.CapacityConflictEvent, event_id, data.centre_id, time, data)
+
+
+def offer_refused(cause_id: str, data: r.OfferRefused, time: dt.datetime) -> CloudEvent[Any]:
+    """A reply (or a pin) that changes nothing, and why: its id derives from the reply's."""
+    assert data.centre_id is not None
+    return _envelope(e.OfferRefusedEvent, derived_id(cause_id, "refused"), data.centre_id,
+                     time, data)
+
+
+def appointment_cancelled(cause_id: str, data: r.AppointmentCancelled,
+                          time: dt.datetime) -> CloudEvent[Any]:
+    return _envelope(e.AppointmentCancelledEvent, derived_id(cause_id, "cancelled"),
+                     data.centre_id, time, data)
+
+
+def timeout_confirmed(data: r.OfferConfirmed, time: dt.datetime) -> CloudEvent[Any]:
+    """No answer by reply_by: the scheduler answers for the applicant, once per offer."""
+    return _envelope(e.OfferConfirmedEvent, derived_id("timeout", data.offer_id),
+                     data.centre_id, time, data)

@@ -6,8 +6,9 @@ Shared by the first plan of an outage (process.py) and the re-plans of the waiti
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from services.scheduler.domain.offers import ReplyPolicy
 from services.scheduler.solver.greedy import greedy
 from services.scheduler.solver.model import Instance, Plan, Policy, SolveParams
 from services.scheduler.solver.validate import validate
@@ -26,6 +27,7 @@ class PlanningConfig:
     waiting_horizon_days: int = 60  # v1.1: how far after the original slot the waiting go
     restore_notice_min: int = 2880  # v1.1: least notice of a restore
     advice_day_share: float = 0.25  # v1.1: most of a day's usual capacity advised per date
+    replies: ReplyPolicy = field(default_factory=ReplyPolicy)  # v1.1: offers, review, reply links
 
     def waiting_policy(self) -> Policy:
         """The policy of a waiting-list re-plan: the same rules, a longer horizon."""

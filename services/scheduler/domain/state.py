@@ -11,6 +11,7 @@ from typing import Literal
 
 from schemas.data import Applicant, CentreRegistered, ExtraPlaces
 from schemas.reasons import PlanTrigger
+from services.scheduler.domain.offers import Replies
 
 SlotKey = tuple[str, dt.datetime]  # (service, start)
 BookingStatus = Literal["active", "cancelled", "unknown"]
@@ -76,6 +77,7 @@ class Decision:
     to_start: dt.datetime | None = None
     original_start: dt.datetime | None = None  # before the first outage moved it (restore)
     notification_id: str | None = None  # its last message, superseded by the next one
+    decided_at: dt.datetime | None = None  # the decision's time (the call list compares)
 
     @property
     def original(self) -> dt.datetime:
@@ -159,6 +161,7 @@ class CentreState:
     waiting: set[str] = field(default_factory=set)
     tally: Tally = field(default_factory=Tally)
     advice: dict[str, AdviceRec] = field(default_factory=dict)  # by outage id
+    replies: Replies = field(default_factory=Replies)  # v1.1: offers and their answers
     batch: BatchNotes = field(default_factory=BatchNotes)
     dirty_info: bool = False
     dirty_slots: set[SlotKey] = field(default_factory=set)
@@ -186,6 +189,7 @@ class CentreState:
         self.dirty_info = False
         self.dirty_tally = False
         self.dirty_advice.clear()
+        self.replies.clear_dirty()
         for s in (
             self.dirty_slots,
             self.dirty_bookings,
@@ -262,3 +266,5 @@ class PlanSummary:
     trigger: PlanTrigger = "outage"
     restored: int = 0  # of `moved`, back in their original slot
     from_waiting: int = 0  # of `moved`, placed from the waiting list
+    held: bool = False  # v1.1: held for review, nothing sent until approved
+    approved_by: str = ""  # v1.1: who approved it, once approved

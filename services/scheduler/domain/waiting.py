@@ -61,7 +61,8 @@ def replan(state: CentreState, outage_id: str, booking_ids: list[str], plan_id: 
     for a in placed:
         chosen = Assignment(booking_id=a.booking_id, to_start=a.to_start,
                             reason="from_waiting_list")
-        out += decide(state, plan_id, outage_id, chosen, time)
+        out += decide(state, plan_id, outage_id, chosen, time, config.replies,
+                      held=config.replies.in_review(state.centre_id))
     state.tally.placed_from_waiting += len(placed)
     state.dirty_tally = state.dirty_tally or bool(placed)
     return out, Replan(len(booking_ids), len(placed), plan.cost, plan.bound, plan.status,

@@ -8,7 +8,9 @@ batch's write could not overlap the next batch's parsing. Here:
 - SQLite: one multi-row `VALUES` statement per chunk of rows, under SQLite's limit on
   bound variables; the whole chunk is one step, run without the GIL.
 - PostgreSQL: one array per column, `unnest`ed `WITH ORDINALITY` so rows keep their
-  order (the outbox's sequence follows it): one statement whatever the number of rows.
+  order (the outbox's sequence follows it): one statement per `pg_rows` rows (asyncpg
+  encodes a statement's arrays on the event loop: a plan's 40,000 outbox rows in one held
+  it for ~100 ms, while other lanes waited to write replies).
 
 Upserts replace a row by its primary key; within one call the last row of a key wins, as
 it would row by row (PostgreSQL refuses to update one row twice in one statement).
@@ -28,16 +30,19 @@ Statement = tuple[str, tuple[Any, ...]]
 
 # SQLite refuses statements with more bound variables than this (999 before 3.32).
 SQLITE_MAX_VARIABLES = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+PG_ROWS_PER_STATEMENT = 5_000
 
 
 class Bulk:
     """Builds bulk INSERT / upsert statements for one dialect ('sqlite' or 'postgresql')."""
 
-    def __init__(self, dialect: sa.Dialect, max_variables: int = SQLITE_MAX_VARIABLES) -> None:
+    def __init__(self, dialect: sa.Dialect, max_variables: int = SQLITE_MAX_VARIABLES,
+                 pg_rows: int = PG_ROWS_PER_STATEMENT) -> None:
         if dialect.name not in ("sqlite", "postgresql"):
             raise ValueError(f"no bulk statements for {dialect.name}")
         self.dialect = dialect
         self.max_variables = max_variables
+        self.pg_rows = pg_rows
         self._quote = dialect.identifier_preparer.quote
         self._templates: dict[tuple[str, tuple[str, ...], bool], tuple[str, str, str]] = {}
 
@@ -64,7 +69,9 @@ class Bulk:
                                  f"columns")
         head, group, tail = self._template(table, columns, upsert)
         if self.dialect.name == "postgresql":
-            return [(head, tuple(list(values) for values in zip(*rows, strict=True)))]
+            return [(head, tuple(list(values) for values in zip(*rows[i:i + self.pg_rows],
+                                                                 strict=True)))
+                    for i in range(0, len(rows), self.pg_rows)]
         per_statement = max(1, self.max_variables // len(columns))
         statements = []
         for i in range(0, len(rows), per_statement):

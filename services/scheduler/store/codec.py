@@ -77,14 +77,15 @@ def outage_of(record: str) -> OutageRec:
 def decision_row(centre_id: str, booking_id: str, dec: Decision) -> tuple[Any, ...]:
     return (centre_id, booking_id, dec.outage_id, dec.plan_id, dec.kind, ts(dec.at_start),
             dec.reason, ts(dec.to_start) if dec.to_start else None,
-            ts(dec.original_start) if dec.original_start else None, dec.notification_id)
+            ts(dec.original_start) if dec.original_start else None, dec.notification_id,
+            ts(dec.decided_at) if dec.decided_at else None)
 
 
 def decision_of(row: Any) -> Decision:
     return Decision(row.outage_id, row.plan_id, row.kind, parse_ts(row.at_start), row.reason,
                     parse_ts(row.to_start) if row.to_start else None,
                     parse_ts(row.original_start) if row.original_start else None,
-                    row.notification_id)
+                    row.notification_id, parse_ts(row.decided_at) if row.decided_at else None)
 
 
 def slot_key(service: str, start: str) -> SlotKey:

@@ -12,6 +12,7 @@ from services.scheduler.store import codec
 from services.scheduler.store import tables as t
 from services.scheduler.store.bulk import Row
 from services.scheduler.store.calendar import calendar_rows
+from services.scheduler.store.replies import Deletes, replies_rows, summary_row
 
 TopicPartition = tuple[str, int]
 Headers = tuple[tuple[str, bytes], ...]
@@ -64,6 +65,7 @@ class BatchRows:
     resolved: list[tuple[str, str, str]]  # conflicts that no longer exist: deleted
     outbox: list[Row]
     fence: dict[int, int] = field(default_factory=dict)
+    deletes: Deletes = field(default_factory=dict)  # table -> primary keys to delete
 
 
 def batch_rows(
@@ -75,23 +77,24 @@ def batch_rows(
     origins: OriginPositions | None = None,
     fence: Mapping[int, int] | None = None,
 ) -> BatchRows:
-    """The rows of the states' changes, routes, input offsets, outbox, plan summaries and
-    the origins applied from the internal topics."""
+    """The rows of the states' changes (offers and replies included), routes, input
+    offsets, outbox, plan summaries and the origins applied from the internal topics."""
     rows, resolved = _state_rows(states)
+    replies, deletes = replies_rows(states)
     rows[t.routes.name] = [
         (o, json.dumps(r.centres), json.dumps([p.model_dump_json() for p in r.pending]),
          r.declared.model_dump_json() if r.declared is not None else None)
         for o, r in routes.items()
     ]
     rows[t.offsets.name] = [(tp[0], tp[1], off) for tp, off in offsets.items()]
-    rows[t.plans.name] = [
-        (p.plan_id, p.centre_id, p.outage_id, json.dumps(p.__dict__)) for p in plans
-    ]
+    # the summaries of plans approved come last: a plan held and approved in one batch
+    rows[t.plans.name] = [summary_row(p) for p in plans] + replies.pop(t.plans.name)
+    rows.update(replies)
     rows[t.origins.name] = [(*key, *position) for key, position in (origins or {}).items()]
     return BatchRows(rows, resolved, [
         (r.partition, r.topic, r.key, r.value, headers_column(r.headers), r.to_partition)
         for r in outbox
-    ], dict(fence or {}))
+    ], dict(fence or {}), deletes)
 
 
 def _state_rows(

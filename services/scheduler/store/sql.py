@@ -8,13 +8,15 @@ and an instance that lost its partitions writes none of their centres. What a ba
 is built apart, as rows (rows.py); the status page's queries are in queries.py.
 """
 
+import asyncio
+import contextlib
+import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schemas.events import ANY_ADAPTER
 from services.scheduler.domain.routing import Route
@@ -23,6 +25,8 @@ from services.scheduler.store import codec
 from services.scheduler.store import tables as t
 from services.scheduler.store.bulk import Bulk
 from services.scheduler.store.calendar import load_calendar
+from services.scheduler.store.engine import SCHEMA_LOCK, add_later_columns, make_engine
+from services.scheduler.store.replies import delete_keys, due_centres, load_replies
 from services.scheduler.store.rows import (
     OUTBOX_COLUMNS,
     BatchRows,
@@ -44,39 +48,6 @@ class Fenced(Exception):
     def __init__(self, partitions: Iterable[int]) -> None:
         self.partitions = sorted(partitions)
         super().__init__(f"partitions {self.partitions} were claimed by another instance")
-
-def make_engine(url: str) -> AsyncEngine:
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
-
-        @sa.event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_conn: Any, _: Any) -> None:
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at commit
-            cursor.close()
-
-        return engine
-    # hide_parameters: a database error's text (logged on retry) must not carry applicants'
-    # names from the statement's parameters.
-    return create_async_engine(url, pool_size=5, pool_pre_ping=True, hide_parameters=True)
-
-
-def _add_later_columns(conn: sa.Connection) -> None:
-    """Stores made before a column existed get it (nullable: no rewrite of the table)."""
-    inspector = sa.inspect(conn)
-    for table, column in t.LATER_COLUMNS:
-        if column.name not in {c["name"] for c in inspector.get_columns(table.name)}:
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
-
-
-# Held while creating the tables: two instances starting on an empty PostgreSQL database
-# would otherwise both CREATE TABLE, and one fail on a unique violation in pg_type.
-_SCHEMA_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext('reslot-scheduler-schema'))")
 
 
 async def _check_fence(conn: Any, fence: Mapping[int, int]) -> None:
@@ -100,6 +71,18 @@ class SchedulerStore:
         self.engine = engine
         self._dialect = engine.dialect.name
         self._bulk = Bulk(engine.dialect)
+        # SQLite has one writer: concurrent transactions of this process (lanes, the relay)
+        # take turns here rather than in SQLite's busy handler, which sleeps up to 100 ms
+        # between tries. PostgreSQL's row locks let them run together.
+        self._turn = asyncio.Lock() if self._dialect == "sqlite" else None
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction (its turn first, on SQLite)."""
+        async with contextlib.AsyncExitStack() as stack:
+            if self._turn is not None:
+                await stack.enter_async_context(self._turn)
+            yield await stack.enter_async_context(self.engine.begin())
 
     @classmethod
     async def open(cls, url: str) -> "SchedulerStore":
@@ -111,9 +94,9 @@ class SchedulerStore:
         """Create what is missing (instances starting together: one creates, under a lock)."""
         async with self.engine.begin() as conn:
             if self._dialect == "postgresql":
-                await conn.execute(_SCHEMA_LOCK)
+                await conn.execute(SCHEMA_LOCK)
             await conn.run_sync(t.metadata.create_all)
-            await conn.run_sync(_add_later_columns)
+            await conn.run_sync(add_later_columns)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -158,6 +141,7 @@ class SchedulerStore:
                 key = codec.slot_key(r.service, r.start)
                 states[r.centre_id].conflicts[key] = (r.capacity, r.booked)
             await load_calendar(conn, states)
+            await load_replies(conn, states)
         for state in states.values():
             state.reindex()
         return states
@@ -180,7 +164,7 @@ class SchedulerStore:
         returned epochs are written. Waits for a write in flight of the previous owner (the
         row lock), so what it committed is read after this."""
         claimed: dict[int, int] = {}
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
             for p in sorted(set(partitions)):  # one order everywhere: no deadlock
                 owners = t.partition_owners
                 raised = await conn.execute(sa.update(owners).where(owners.c.partition == p)
@@ -232,18 +216,29 @@ class SchedulerStore:
         rows (bulk.py): the per-statement and per-row round trips, not the database's work,
         dominated ingestion.
         """
-        bulk = self._bulk
-        statements = [s for name, rows in batch.upserts.items()
-                      for s in bulk.upsert(t.metadata.tables[name], rows)]
-        statements += bulk.insert(t.outbox, OUTBOX_COLUMNS, batch.outbox)
-        async with self.engine.begin() as conn:
+        size = len(batch.outbox) + sum(len(rows) for rows in batch.upserts.values())
+        statements = await asyncio.to_thread(self._statements, batch) if size > 1000 \
+            else self._statements(batch)  # a plan's rows: built off the event loop
+        async with self._writing() as conn:
             await _check_fence(conn, batch.fence)
             for centre, service, start in batch.resolved:
                 await conn.execute(sa.delete(t.conflicts).where(
                     t.conflicts.c.centre_id == centre, t.conflicts.c.service == service,
                     t.conflicts.c.start == start))
+            for name, keys in batch.deletes.items():
+                await delete_keys(conn, t.metadata.tables[name], keys)
             for sql, params in statements:
                 await conn.exec_driver_sql(sql, params)
+
+    def _statements(self, batch: "BatchRows") -> list[tuple[str, tuple[Any, ...]]]:
+        statements = [s for name, rows in batch.upserts.items()
+                      for s in self._bulk.upsert(t.metadata.tables[name], rows)]
+        return statements + self._bulk.insert(t.outbox, OUTBOX_COLUMNS, batch.outbox)
+
+    async def due_centres(self, now: dt.datetime) -> set[str]:
+        """Centres holding an offer whose reply_by has passed with no answer at `now`."""
+        async with self.engine.connect() as conn:
+            return await due_centres(conn, now)
 
     async def outbox_batch(self, partitions: Iterable[int] | None, limit: int) -> list[StoredRow]:
         query = sa.select(t.outbox).order_by(t.outbox.c.seq).limit(limit)
@@ -255,7 +250,7 @@ class SchedulerStore:
                               r.to_partition) for r in rows]
 
     async def outbox_delete(self, seqs: Sequence[int]) -> None:
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
             await conn.execute(sa.delete(t.outbox).where(t.outbox.c.seq.in_(list(seqs))))
 
     async def outbox_backlog(self) -> int:

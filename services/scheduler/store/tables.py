@@ -48,6 +48,7 @@ decisions = sa.Table(
     sa.Column("to_start", sa.String(32)),
     sa.Column("original_start", sa.String(32)),  # v1.1: the slot a restore gives back
     sa.Column("notification_id", sa.String(64)),  # v1.1: the message the next supersedes
+    sa.Column("decided_at", sa.String(32)),  # v1.1: the decision's time (the call list)
     sa.Index("ix_decisions_plan", "plan_id"),
 )
 conflicts = sa.Table(
@@ -144,13 +145,38 @@ offers = sa.Table(
     sa.Column("from_start", sa.String(32), nullable=False),  # the slot held before the offer
     sa.Column("to_start", sa.String(32), nullable=False),  # the slot offered
     sa.Column("reply_by", sa.String(32)),  # NULL while its plan is held for review
-    # open | confirmed | declined | changed | refused-by-nobody: see domain/offers.py
+    # open | confirmed | declined | changed: see domain/offers.py
     sa.Column("state", sa.String(12), nullable=False),
     sa.Column("channel", sa.String(10)),  # web | sms | timeout, once answered
     sa.Column("wants", sa.String(10)),  # call_me | cancel, when declined
     sa.Column("answered_at", sa.String(32)),
     sa.Column("held", sa.Boolean, nullable=False),  # its plan awaits an operator's approval
     sa.Column("phone", sa.String(20), index=True),  # an inbound SMS finds offers by sender
+    # Added by the scheduler for its own bookkeeping (the web front may ignore them):
+    sa.Column("answer_id", sa.String(200)),  # the reply event that answered it
+    sa.Column("answers", sa.String(64)),  # made by the applicant's change: the offer changed
+    sa.Column("timeout_at", sa.String(32)),  # when the scheduler sent its timeout answer
+    sa.Index("ix_offers_due", "state", "reply_by"),
+)
+# v1.1: what the scheduler did with every reply and ops event it folded; the reply page and
+# the console poll it by the id of the event they published.
+reply_outcomes = sa.Table(
+    "reply_outcomes", metadata,
+    sa.Column("event_id", sa.String(200), primary_key=True),
+    sa.Column("centre_id", sa.String(100), nullable=False, index=True),
+    sa.Column("offer_id", sa.String(200), nullable=False),  # or a pin's or call's booking id,
+    sa.Column("outcome", sa.String(10), nullable=False),  # an approval's plan id; accepted
+    sa.Column("reason", sa.String(20), nullable=False),  # | refused; a RefusalReason or ""
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("at", sa.String(32), nullable=False),
+)
+# v1.1: messages of decisions whose plan awaits review, released by its approval.
+held_notifications = sa.Table(
+    "held_notifications", metadata,
+    sa.Column("centre_id", sa.String(100), primary_key=True),
+    sa.Column("booking_id", sa.String(200), primary_key=True),
+    sa.Column("plan_id", sa.String(64), nullable=False),
+    sa.Column("notification", sa.Text, nullable=False),  # NotificationRequested data, JSON
 )
 # v1.1: the calls operators logged from the call list (visa.call.logged.v1), one row each.
 call_log = sa.Table(
@@ -170,4 +196,8 @@ LATER_COLUMNS: tuple[tuple[sa.Table, sa.Column[str]], ...] = (
     (decisions, decisions.c.original_start),
     (decisions, decisions.c.notification_id),
     (routes, routes.c.declared),
+    (decisions, decisions.c.decided_at),
+    (offers, offers.c.answer_id),
+    (offers, offers.c.answers),
+    (offers, offers.c.timeout_at),
 )
