@@ -12,6 +12,7 @@ import hmac
 import logging
 from typing import Any, Literal
 
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -82,7 +83,11 @@ async def inbound(message: Inbound, request: Request, web: WebDep) -> SmsAnswer:
             events = [await _answer(web, message, o, "reply_link", now) for o in targets]
     if outcome == "help":
         events = [await _answer(web, message, (open_ or offers)[0], "reply_help", now)]
-    await web.publisher.publish(events)
+    try:
+        await web.publisher.publish(events)
+    except (KafkaError, TimeoutError, RuntimeError) as exc:  # the gateway retries: same ids
+        log.error("inbound SMS not answered: %s", type(exc).__name__)
+        raise HTTPException(503, "the broker did not take it: try again") from exc
     log.info("inbound SMS: %s, %d event(s) published", outcome, len(events))
     return SmsAnswer(outcome="confirmed" if outcome == "confirm" else outcome,
                      published=len(events))
