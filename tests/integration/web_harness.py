@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from schemas.topics import Topic
 from services.common import links
@@ -42,6 +43,7 @@ class Served:
     rows: Rows
     clock: Clock
     settings: Settings
+    notifier: AsyncEngine  # the notifier's store, where the call list reads deliveries
 
     def token(self, offer_id: str, expires: dt.datetime | None = None,
               secret: str = SECRET) -> str:
@@ -70,13 +72,15 @@ async def served_front(bootstrap: str, tmp: Path, **extra: Any) -> AsyncIterator
     await ensure_topics(settings, [Topic.REPLIES, Topic.OPS, Topic.NOTIFICATIONS])
     store = await open_store(settings.database_url)
     clock = Clock()
+    notifier = create_async_engine(settings.notifier_db())
     try:
         rows = Rows(store.engine)
         await rows.centre()
         app = web_front(settings, store.engine, CollectorRegistry(), clock=clock)
         async with serving(app) as base:
-            yield Served(base, rows, clock, settings)
+            yield Served(base, rows, clock, settings, notifier)
     finally:
+        await notifier.dispose()
         await store.close()
 
 
