@@ -45,7 +45,7 @@ def _engine_for(url: str) -> AsyncEngine:
 
 
 def _web_secret(settings: Settings) -> str:
-    if settings.web_secret is not None:
+    if settings.web_secret is not None and settings.web_secret.get_secret_value():
         return settings.web_secret.get_secret_value()
     log.warning("RESLOT_WEB_SECRET is not set: the console's sessions and open forms last "
                 "only as long as this process (set it, the same on every replica)")

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from schemas.events import ANY_ADAPTER
 from schemas.topics import Topic
@@ -156,7 +157,10 @@ async def test_the_gateway_needs_its_bearer_token(served: Served, kafka: str,
         bad = await c.post("/sms/inbound", json={"from": "0555", "text": "1", "id": "x"},
                            headers=AUTH)
         assert bad.status_code == 422
-    async with served_front(kafka, tmp_path / "off", sms_inbound_token=None) as off, \
-            httpx.AsyncClient(base_url=off.base) as c:
-        assert (await c.post("/sms/inbound", json=body, headers=AUTH)).status_code == 404
+    for unset in (None, SecretStr("")):  # unset, or set empty by a deployment
+        async with served_front(kafka, tmp_path / "off", sms_inbound_token=unset) as off, \
+                httpx.AsyncClient(base_url=off.base) as c:
+            assert (await c.post("/sms/inbound", json=body, headers=AUTH)).status_code == 404
+            empty = await c.post("/sms/inbound", json=body, headers={"Authorization": "Bearer "})
+            assert empty.status_code == 404
     assert await served.published() == []

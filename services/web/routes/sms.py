@@ -43,7 +43,7 @@ class Inbound(BaseModel):
 
 def _authorised(request: Request, web: Web) -> None:
     token = web.settings.sms_inbound_token
-    if token is None:
+    if token is None or not token.get_secret_value():
         log.info("inbound SMS refused: RESLOT_SMS_INBOUND_TOKEN is not set")
         raise HTTPException(404, "Not Found")
     given = request.headers.get("authorization", "").encode()
