@@ -161,6 +161,4 @@ async def test_the_gateway_needs_its_bearer_token(served: Served, kafka: str,
         async with served_front(kafka, tmp_path / "off", sms_inbound_token=unset) as off, \
                 httpx.AsyncClient(base_url=off.base) as c:
             assert (await c.post("/sms/inbound", json=body, headers=AUTH)).status_code == 404
-            empty = await c.post("/sms/inbound", json=body, headers={"Authorization": "Bearer "})
-            assert empty.status_code == 404
     assert await served.published() == []
