@@ -43,6 +43,20 @@ class HeldPlan:
     approved: bool  # its offers are out of review: the scheduler has applied the approval
 
 
+@dataclass(frozen=True)
+class Answered:
+    """An applicant's answer as it stands (an offer with a channel)."""
+
+    centre: Centre
+    booking_id: str
+    name: str
+    state: str  # confirmed | declined | changed
+    channel: str
+    wants: str | None
+    to_start: dt.datetime
+    answered_at: dt.datetime | None
+
+
 @dataclass
 class _Booking:
     centre_id: str
@@ -88,6 +102,26 @@ class ConsoleReads:
                     p["plan_id"], centres.get(p["centre_id"]) or centre_of(p["centre_id"], "{}"),
                     p["outage_id"], p, tuple(_draft(r) for r in rows), bool(released)))
         return sorted(found, key=lambda h: (h.approved, h.centre.centre_id, h.plan_id))
+
+    async def answers(self, limit: int = 50) -> list[Answered]:
+        """The latest answers of applicants (web, SMS, or none by the deadline)."""
+        centres = await self.centres()
+        o = t.offers.c
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(
+                sa.select(t.offers, t.bookings.c.applicant).join(t.bookings, sa.and_(
+                    t.bookings.c.centre_id == o.centre_id,
+                    t.bookings.c.booking_id == o.booking_id))
+                .where(o.channel.is_not(None))
+                .order_by(o.answered_at.desc(), o.booking_id).limit(limit))).all()
+        found = []
+        for r in rows:
+            offer, applicant = offer_of(r), applicant_of(r.applicant)
+            found.append(Answered(
+                centres.get(offer.centre_id) or centre_of(offer.centre_id, "{}"),
+                offer.booking_id, applicant.name if applicant else "", offer.state,
+                offer.channel or "", offer.wants, offer.to_start, offer.answered_at))
+        return found
 
     async def call_list(self) -> list[Entry]:
         """Every booking that needs a person now, by centre and since when."""

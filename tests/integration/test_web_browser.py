@@ -123,6 +123,11 @@ async def test_applicants_answer_and_an_operator_reviews(served: Served, tmp_pat
         plan = page.locator(f"#plan-{PLAN}")
         assert "Karim Mansouri" in await plan.inner_text()
         assert "Tue 3 Mar 2026 09:00" in await plan.inner_text()
+        answers = await page.inner_text("#answers")  # both applicants' answers
+        assert "ياسمين حداد" in answers
+        assert "declined: call me" in answers
+        assert "Amine Benali" in answers
+        assert "confirmed" in answers
         await keep_screenshot(page, "console.png")
         await page.click(f"#approve-{PLAN}")
         await page.wait_for_selector("#approval-sent")

@@ -19,8 +19,10 @@ router = APIRouter(prefix="/ops", tags=["console"], include_in_schema=False)
 async def review(request: Request, web: WebDep, operator: OperatorDep,
                  approved: str | None = None) -> HTMLResponse:
     plans = await web.console.held_plans()
+    answers = await web.console.answers()
     return render(request, web, "console/review.html", {
-        "operator": operator, "plans": plans, "sent": approved, "section": "review"})
+        "operator": operator, "plans": plans, "answers": answers, "sent": approved,
+        "section": "review"})
 
 
 @router.post("/plans/{plan_id}/approve")
