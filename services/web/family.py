@@ -2,9 +2,9 @@
 
 Pure: the read model loads the rows, this turns them into the values the scheduler's own
 rule (services/scheduler/domain/choice.py) judges, so the page offers the slots the
-scheduler will accept. Who moves: the family's members of the same service that have a
-standing decision (displaced, moved or waiting), the one answering included; the members
-who were never displaced stay where they are and pin the day and the group window.
+scheduler will accept. Who moves, as the scheduler's fold has it (family_choice.py): every
+active booking of the centre sharing the booking's group id (the booking alone without
+one), all into the chosen slot, so no member stays behind as an anchor.
 """
 
 import datetime as dt
@@ -72,18 +72,16 @@ class SlotRow:
 
 def movers(booking_id: str, family: Sequence[Member], notice_min: int, policy: Policy,
            timezone: ZoneInfo) -> Movers:
-    """The family of `booking_id` moving together into one slot chosen for it."""
+    """The family of `booking_id` moving together into one slot chosen for it: each member's
+    horizon counts from the slot it holds now; a waiting booking has the waiting horizon."""
     me = next(m for m in family if m.booking_id == booking_id)
     assert me.standing is not None, "not a displaced booking"
-    moving = [m for m in family if m.displaced and m.service == me.service]
-    if me not in moving:
-        moving.append(me)
-    staying = [m.slot_start for m in family
-               if m.active and m.slot_start is not None and m not in moving]
-    horizon = policy.waiting_horizon_days if me.standing.waiting else policy.horizon_days
+    moving = sorted((m for m in family if m.active or m is me), key=lambda m: m.booking_id)
+    horizon = policy.waiting_horizon_days if me.displaced and me.standing.waiting \
+        else policy.horizon_days
     return Movers(service=me.service,
                   starts=tuple(m.slot_start for m in moving if m.slot_start is not None),
-                  original=me.standing.original, anchors=tuple(staying), timezone=timezone,
+                  original=me.standing.original, anchors=(), timezone=timezone,
                   notice_min=notice_min, horizon_days=horizon, window_min=policy.window_min)
 
 
@@ -93,10 +91,22 @@ def slot_views(slots: Iterable[SlotRow], occupied: Mapping[dt.datetime, int],
     booking in it, its own members sitting there counting as free for it."""
     found = []
     for s in slots:
+        if s.capacity <= 0:
+            continue  # withdrawn: no such slot is open
         own = sum(1 for start in family.starts if start == s.start)
         free = s.capacity - occupied.get(s.start, 0) + own
         found.append(SlotView(s.start, s.start + dt.timedelta(minutes=s.duration_min), free))
     return found
+
+
+def outage_clock(record: Mapping[str, object] | None) -> dt.datetime | None:
+    """The latest of the outage's declaration and last revision: its notice never counts
+    from before them (the decision's clock, CONTRACT v1.1)."""
+    if record is None:
+        return None
+    times = [dt.datetime.fromisoformat(str(record[k])) for k in ("announced", "revised")
+             if record.get(k)]
+    return max(times) if times else None
 
 
 def closures(records: Iterable[Mapping[str, object]]) -> list[Closure]:

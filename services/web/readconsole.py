@@ -155,7 +155,9 @@ class ConsoleReads:
             if not holds:
                 continue
             key = (r.centre_id, r.booking_id)
-            since = created.get(r.notification_id or "")
+            # when it was decided: the scheduler's decided_at where its store has it, else
+            # when the notifier first handled the decision's message
+            since = when(r._mapping.get("decided_at")) or created.get(r.notification_id or "")
             if r.notification_id:
                 notifications[r.notification_id] = key
             applicant = applicant_of(r.applicant)

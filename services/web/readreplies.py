@@ -41,6 +41,11 @@ class Case:
     family: tuple[fam.Member, ...]
     notice_min: int
     closures: tuple[choice.Closure, ...]
+    outage_clock: dt.datetime | None = None  # the notice never counts from before it
+
+    def clock(self, now: dt.datetime) -> dt.datetime:
+        """The time a choice made `now` is judged at (the decision's clock)."""
+        return max(now, self.outage_clock) if self.outage_clock is not None else now
 
     @property
     def standing(self) -> fam.Standing:
@@ -163,17 +168,18 @@ class ReplyReads:
             records = [json.loads(r) for r in (await conn.execute(
                 sa.select(t.outages.c.record).where(t.outages.c.centre_id == centre_id)
             )).scalars()]
-            notice = await _notice(conn, centre_id, decisions.get(booking_id))
+            record = await _outage(conn, centre_id, decisions.get(booking_id))
         family = tuple(fam.Member(m.booking_id, m.service, when(m.slot_start),
                                   m.status == "active" and m.slot_start is not None,
                                   _standing(decisions.get(m.booking_id))) for m in members)
         me = next(m for m in family if m.booking_id == booking_id)
         if me.standing is None or me.slot_start is None:
             return None
+        notice = record.get("notice_min") if record else None
         return Case(centre_of(centre_id, info), me, booking.service,
                     applicant_of(booking.applicant), family,
-                    notice if notice is not None else self.default_notice_min,
-                    tuple(fam.closures(records)))
+                    notice if isinstance(notice, int) else self.default_notice_min,
+                    tuple(fam.closures(records)), fam.outage_clock(record))
 
     def movers(self, case: Case) -> choice.Movers:
         return fam.movers(case.booking.booking_id, case.family, case.notice_min, self.policy,
@@ -205,29 +211,28 @@ class ReplyReads:
 
     async def allowed(self, case: Case, now: dt.datetime, limit: int) -> list[choice.SlotView]:
         """Up to `limit` slots the family may move into now, nearest its original slot."""
-        movers = self.movers(case)
-        slots = await self._slots(case, movers, now)
-        return choice.alternatives(movers, slots, case.closures, now, limit)
+        movers, at = self.movers(case), case.clock(now)
+        slots = await self._slots(case, movers, at)
+        return choice.alternatives(movers, slots, case.closures, at, limit)
 
     async def refusal(self, case: Case, slot_start: dt.datetime, now: dt.datetime) -> str | None:
         """Why the family may not move into the slot starting at `slot_start` now; None if
         it may. A start that is no slot of the service is refused too."""
-        movers = self.movers(case)
-        found = await self._slots(case, movers, now, only=slot_start)
+        movers, at = self.movers(case), case.clock(now)
+        found = await self._slots(case, movers, at, only=slot_start)
         if not found:
-            return "there is no such slot for this service"
-        if slot_start in movers.starts:
-            return "the family is already in this slot"
-        return choice.refusal(movers, found[0], case.closures, now)
+            return "no such slot is open for this service"
+        return choice.refusal(movers, found[0], case.closures, at)
 
 
-async def _notice(conn: AsyncConnection, centre_id: str,
-                  decision: sa.Row[tuple[object, ...]] | None) -> int | None:
-    """The notice of the outage behind the decision (the least an applicant is given)."""
+async def _outage(conn: AsyncConnection, centre_id: str,
+                  decision: sa.Row[tuple[object, ...]] | None) -> dict[str, object] | None:
+    """The record of the outage behind the decision: its notice is the least an applicant
+    is given, counted from its clock."""
     if decision is None:
         return None
     record = (await conn.execute(sa.select(t.outages.c.record).where(
         t.outages.c.centre_id == centre_id,
         t.outages.c.outage_id == decision._mapping["outage_id"]))).scalar()
-    notice = json.loads(record).get("notice_min") if record else None
-    return int(notice) if isinstance(notice, int) else None
+    found: dict[str, object] | None = json.loads(record) if record else None
+    return found

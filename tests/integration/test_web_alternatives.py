@@ -29,43 +29,39 @@ async def rows(store_url: str) -> AsyncIterator[Rows]:
 
 async def family_moved_to_the_3rd(rows: Rows) -> None:
     """A family of three: two displaced by the outage of the 2nd (14:00-17:00) and moved to
-    the 3rd at 10:00, the third never displaced, staying on the 3rd at 10:30."""
+    the 3rd at 10:00, the third never displaced, on the 3rd at 10:30: all three move
+    together into the slot chosen (the scheduler's rule, family_choice.py)."""
     await rows.outage(at(2, 13), at(2, 17))
     for member in ("F-1", "F-2"):
         await rows.booking(member, at(3, 10), group_id="family")
         await rows.decision(member, "moved", at(2, 14), at(3, 10))
     await rows.booking("F-3", at(3, 10, 30), group_id="family")
+    await rows.booking("F-4", at(3, 11), group_id="family", status="cancelled")
 
 
-async def test_a_family_is_offered_only_slots_on_the_day_and_window_of_its_member_who_stays(
-        rows: Rows) -> None:
+async def test_a_family_is_offered_only_slots_with_room_for_all_of_it(rows: Rows) -> None:
     await family_moved_to_the_3rd(rows)
-    await rows.slots([at(3, 9, 30), at(3, 10), at(3, 10, 45), at(3, 11), at(3, 11, 30),
-                      at(4, 10, 30)], capacity=2)
-    await rows.slots([at(3, 10, 30)], capacity=3)  # the member who stays holds one place
-    await rows.fill(at(3, 11), 1)  # one place left: too few for two
+    await rows.slots([at(3, 9, 30), at(3, 10, 30), at(3, 11), at(4, 10, 30)], capacity=3)
+    await rows.slots([at(3, 10)], capacity=2)
+    await rows.slots([at(3, 12)], capacity=0)  # withdrawn
+    await rows.fill(at(3, 11), 1)  # two places left: too few for three
     reads = ReplyReads(rows.engine, POLICY, 1440)
     case = await reads.case("capago-alger", "F-1")
     assert case is not None
     movers = reads.movers(case)
-    assert sorted(movers.starts) == [at(3, 10), at(3, 10)]
-    assert movers.anchors == (at(3, 10, 30),)
+    assert movers.starts == (at(3, 10), at(3, 10), at(3, 10, 30))  # the cancelled one stays
+    assert movers.anchors == ()
 
     allowed = await reads.allowed(case, NOW, limit=5)
-    # 10:00 is where they are; 11:00 has one place; 09:30 and 11:30 are more than 30 min
-    # from 10:30; the 4th is another day than the member who stays
-    assert [s.start for s in allowed] == [at(3, 10, 30), at(3, 10, 45)]
-    assert all(s.free >= 2 for s in allowed)
+    # 10:00 and 10:30 are where they are; 11:00 has two places; nearest the 2nd, 14:00
+    assert [s.start for s in allowed] == [at(3, 9, 30), at(4, 10, 30)]
+    assert [s.free for s in allowed] == [3, 3]
 
-    assert await reads.refusal(case, at(3, 11), NOW) == "the slot has 1 place(s) left for 2"
-    assert await reads.refusal(case, at(4, 10, 30), NOW) == \
-        "the family would be seen on different days"
-    assert await reads.refusal(case, at(3, 11, 30), NOW) == \
-        "the family would start more than 30 minutes apart"
-    assert await reads.refusal(case, at(3, 9, 30), NOW) == \
-        "the family would start more than 30 minutes apart"
-    assert await reads.refusal(case, at(3, 12), NOW) == "there is no such slot for this service"
+    assert await reads.refusal(case, at(3, 11), NOW) == "the slot has 2 place(s) left for 3"
+    # the members already in a slot count as free there: 10:30 holds one of them
     assert await reads.refusal(case, at(3, 10, 30), NOW) is None
+    assert await reads.refusal(case, at(3, 12), NOW) == "no such slot is open for this service"
+    assert await reads.refusal(case, at(3, 13), NOW) == "no such slot is open for this service"
     assert await reads.case("capago-alger", "F-3") is None  # never displaced: no case
 
 
@@ -90,7 +86,7 @@ async def test_notice_outage_horizon_and_capacity_for_one_booking(rows: Rows) ->
     assert await reads.refusal(case, at(3, 10, 30, month=4), NOW) == \
         "the slot is more than 30 days after the appointment"
     assert await reads.refusal(case, at(2, 10, 30), NOW) == \
-        "there is no such slot for this service"
+        "no such slot is open for this service"
     assert len(await reads.allowed(case, NOW, limit=2)) == 2
 
 

@@ -20,6 +20,7 @@ from services.web.calllist import (
     open_needs,
 )
 from services.web.csrf import COOKIE, Csrf
+from services.web.family import outage_clock
 from services.web.guesses import GuessLimiter
 from services.web.operators import TOKEN_OPERATOR, ConsoleAuth
 from services.web.sms import Keyword, chosen, parse
@@ -169,3 +170,11 @@ def test_reply_ids_are_derived_from_what_caused_them() -> None:
     assert ev.approved("p", "c", "nadia", T0).id == derived_id("approve", "p")
     assert ev.pinned("c", "B-1", "p1", start, "nadia", T0).id != \
         ev.pinned("c", "B-1", "p2", start, "nadia", T0).id  # a new decision, a new pin
+
+
+def test_the_notice_counts_from_the_outages_latest_announcement() -> None:
+    record = {"announced": "2026-02-27T12:00:00+00:00", "revised": "2026-03-01T10:00:00+00:00"}
+    assert outage_clock(record) == dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
+    assert outage_clock({"announced": "2026-02-27T12:00:00+00:00", "revised": None}) == \
+        dt.datetime(2026, 2, 27, 12, 0, tzinfo=dt.UTC)
+    assert outage_clock(None) is None
