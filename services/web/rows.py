@@ -32,7 +32,8 @@ def _described() -> sa.Table:
     )
 
 
-reply_outcomes: sa.Table = getattr(t, "reply_outcomes", None) or _described()
+_scheduler_s: sa.Table | None = getattr(t, "reply_outcomes", None)
+reply_outcomes: sa.Table = _scheduler_s if _scheduler_s is not None else _described()
 
 
 def when(stored: str | None) -> dt.datetime | None:
