@@ -148,9 +148,12 @@ async def notifier_rows(engine: AsyncEngine, notification_id: str,
     async with engine.begin() as conn:
         await conn.run_sync(notifier_metadata.create_all)
         for channel, state in states.items():
-            await conn.execute(sa.insert(deliveries).values(
+            values = dict(
                 notification_id=notification_id, channel=channel, state=state,
                 booking_id="-", centre_id=CENTRE, request=None, attempts=1,
                 error="refused" if state == "failed" else None, not_before=when, owner=None,
-                lease_until=None, reported=True, created_at=when, updated_at=when,
-                finished_at=when))
+                lease_until=None, reported=True, in_flight=False, created_at=when,
+                updated_at=when, finished_at=when)
+            # the columns the notifier's store has (its bookkeeping ones change with it)
+            await conn.execute(sa.insert(deliveries).values(
+                {k: v for k, v in values.items() if k in deliveries.c}))
