@@ -128,8 +128,10 @@ class Rows:
                            at=iso(when or at(1, 9)))
 
     async def plan(self, plan_id: str = PLAN, *, held: bool = True, displaced: int = 1,
-                   moved: int = 1, unplaced: int = 0, centre_id: str = CENTRE) -> None:
-        summary = {"plan_id": plan_id, "centre_id": centre_id, "outage_id": OUTAGE,
+                   moved: int = 1, unplaced: int = 0, centre_id: str = CENTRE,
+                   approved_by: str = "") -> None:
+        summary = {"approved_by": approved_by, "plan_id": plan_id, "centre_id": centre_id,
+                   "outage_id": OUTAGE,
                    "displaced": displaced, "moved": moved, "unplaced": unplaced, "cost": 10,
                    "bound": 10, "status": "optimal", "solve_ms": 3, "trigger": "outage",
                    "held": held}

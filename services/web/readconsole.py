@@ -20,6 +20,7 @@ from services.web.calllist import Entry, LastCall, Need, Why, every_channel_fail
 from services.web.rows import Centre, applicant_of, centre_of, offer_of, when
 
 CHUNK = 500  # ids per IN (...) list
+APPROVED_SHOWN = 20
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class HeldPlan:
     outage_id: str
     summary: dict[str, Any]
     decisions: tuple[DraftDecision, ...]
-    approved: bool  # its offers are out of review: the scheduler has applied the approval
+    approved: bool  # the scheduler has applied an approval (or released its offers)
+    approved_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,12 +83,14 @@ class ConsoleReads:
         return {r.centre_id: centre_of(r.centre_id, r.info) for r in rows}
 
     async def held_plans(self) -> list[HeldPlan]:
-        """Every plan published held for review, with its decisions; not yet approved first."""
+        """Every plan held for review, with its decisions: those awaiting approval first, then
+        the last APPROVED_SHOWN approved (the scheduler keeps `held: false, approved_by` in
+        an approved plan's summary)."""
         centres = await self.centres()
         async with self.engine.connect() as conn:
             plans = [json.loads(s) for s in (await conn.execute(
                 sa.select(t.plans.c.summary))).scalars()]
-            held = [p for p in plans if p.get("held") is True]
+            held = [p for p in plans if p.get("held") is True or p.get("approved_by")]
             found = []
             for p in held:
                 rows = (await conn.execute(
@@ -98,10 +102,14 @@ class ConsoleReads:
                 released = (await conn.execute(sa.select(sa.func.count()).select_from(t.offers)
                                                .where(t.offers.c.plan_id == p["plan_id"],
                                                       t.offers.c.held.is_(False)))).scalar()
+                by = str(p.get("approved_by") or "")
                 found.append(HeldPlan(
                     p["plan_id"], centres.get(p["centre_id"]) or centre_of(p["centre_id"], "{}"),
-                    p["outage_id"], p, tuple(_draft(r) for r in rows), bool(released)))
-        return sorted(found, key=lambda h: (h.approved, h.centre.centre_id, h.plan_id))
+                    p["outage_id"], p, tuple(_draft(r) for r in rows),
+                    bool(by) or bool(released), by))
+        found.sort(key=lambda h: (h.approved, h.centre.centre_id, h.plan_id))
+        waiting = [h for h in found if not h.approved]
+        return waiting + [h for h in found if h.approved][:APPROVED_SHOWN]
 
     async def answers(self, limit: int = 50) -> list[Answered]:
         """The latest answers of applicants (web, SMS, or none by the deadline)."""

@@ -141,9 +141,11 @@ async def test_a_held_plan_is_a_draft_until_approved(served: Served) -> None:
         assert event["id"] == derived_id("approve", PLAN)
         assert event["type"] == "visa.plan.approved.v1"
         assert event["data"] == {"plan_id": PLAN, "centre_id": CENTRE, "by": "nadia"}
+        # the scheduler applies it: the summary no longer held, who approved it kept
+        await served.rows.plan(PLAN, held=False, approved_by="nadia")
         await served.rows.offer("B-1", OFFER, at(2, 14), at(3, 10), at(2, 9), held=False)
         after = (await c.get("/ops")).text
-        assert 'class="pill ok">approved' in after
+        assert 'class="pill ok">approved by nadia' in after
         assert f"/ops/plans/{PLAN}/approve" not in after
 
 
