@@ -20,6 +20,7 @@ from services.web.csrf import FIELD
 from services.web.models import ReplyAnswer, ReplySent
 from services.web.notices import Notice
 from services.web.reply_flow import SCOPE, OfferIdDep, event_param, page
+from services.web.rows import Offer
 from services.web.wiring import Web, WebDep
 
 log = logging.getLogger("reslot.web")
@@ -91,7 +92,7 @@ async def change(token: str, offer_id: OfferIdDep, request: Request, web: WebDep
     return await _publish(request, web, token, ev.changed(offer.key, start, web.clock()))
 
 
-async def _answerable(request: Request, web: Web, offer_id: str, csrf: str) -> Any:
+async def _answerable(request: Request, web: Web, offer_id: str, csrf: str) -> Offer | None:
     """The offer, when a reply to it makes sense now; None to just show what stands."""
     if not web.csrf.valid(request, csrf, SCOPE):
         raise Notice(403, "bad_form")
