@@ -177,12 +177,19 @@ def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
-    """The front alone, on the scheduler's store: no broker of its own, no solver."""
+    """The whole web front as its own process: the status page and API, the applicants'
+    reply pages, inbound SMS and the console, on the scheduler's store, publishing to the
+    configured broker (it never starts one of its own: it answers the scheduler's)."""
     from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 
     from services.scheduler.store.sql import make_engine
-    from services.web.app import front_for
+    from services.web.front import web_front
     from services.web.server import serve
+
+    if not settings.kafka.bootstrap_servers:
+        print("reslot web publishes replies to the scheduler's broker: set "
+              "KAFKA_BOOTSTRAP_SERVERS", file=sys.stderr)
+        return 2
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -192,7 +199,7 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
         PlatformCollector(registry=registry)
         engine = make_engine(settings.database_url)
         try:
-            await serve(front_for(settings, engine, registry), settings.http_port, stop)
+            await serve(web_front(settings, engine, registry), settings.http_port, stop)
         finally:
             await engine.dispose()
 
@@ -240,8 +247,8 @@ def parser() -> argparse.ArgumentParser:
     dl.set_defaults(func=cmd_deadletters)
     sub.add_parser("scheduler", help="run the scheduler").set_defaults(func=cmd_scheduler)
     sub.add_parser("notifier", help="run the notifier").set_defaults(func=cmd_notifier)
-    sub.add_parser("web", help="serve the status page and API on the scheduler's store"
-                   ).set_defaults(func=cmd_web)
+    sub.add_parser("web", help="serve the web front (status, replies, SMS, console) on the "
+                   "scheduler's store").set_defaults(func=cmd_web)
     dev = sub.add_parser("dev", help="broker, topics, both services and the status page")
     dev.add_argument("--demo", nargs="?", const="capago", default=None,
                      help="play a scenario: capago (default; France-Visas portal outages in "

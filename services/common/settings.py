@@ -85,6 +85,18 @@ class Settings(BaseSettings):
     sms_inbound_token: SecretStr | None = Field(
         default=None, description="Bearer token the SMS gateway posts inbound messages with.")
 
+    # The web front (services/web): its own secret, the console's session, token guesses.
+    web_secret: SecretStr | None = Field(
+        default=None, description="Signs the console's session cookie and the forms' CSRF "
+                                  "tokens; the same on every replica. Unset: a random one per "
+                                  "process (sessions end when it restarts).")
+    console_session_h: int = Field(default=12, ge=1, le=24 * 30,
+                                   description="A console login lasts this long.")
+    link_guess_limit: int = Field(
+        default=20, ge=1, description="Bad reply links one client address may try per "
+                                      "window before it is answered 429.")
+    link_guess_window_s: int = Field(default=900, ge=1)
+
     # Consumption and the outbox.
     batch_max_records: int = Field(
         default=5000, ge=1,

@@ -1,7 +1,8 @@
 """The one place the front is put together: `create_app` for the status page and API,
 `probe_app` for a service that only answers its probes and metrics (the notifier)."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 
 from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
@@ -24,14 +25,18 @@ DESCRIPTION = ("Read-only view of outages, plans and decisions, times in each ce
                "time zone. When RESLOT_API_TOKEN is set, every route but the probes and the "
                "static assets needs `Authorization: Bearer <token>`.")
 
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
 UNAUTHORISED: dict[int | str, dict[str, object]] = {
     401: {"model": Error, "description": "Missing or wrong bearer token"}}
 
 
-def _bare(front: Front, token: SecretStr | None, title: str) -> FastAPI:
+def _bare(front: Front, token: SecretStr | None, title: str,
+          lifespan: Lifespan | None = None) -> FastAPI:
     """An app with no route but the probes and metrics: headers, errors, token, HEAD."""
     app = FastAPI(title=title, version=VERSION, description=DESCRIPTION, openapi_url=None,
-                  docs_url=None, redoc_url=None)  # Swagger UI and ReDoc load from a CDN
+                  docs_url=None, redoc_url=None,  # Swagger UI and ReDoc load from a CDN
+                  lifespan=lifespan)
     app.state.front = front
     app.add_middleware(security.SecurityHeaders)
     app.add_middleware(security.HeadAsGet)
@@ -44,10 +49,11 @@ def _bare(front: Front, token: SecretStr | None, title: str) -> FastAPI:
 
 
 def create_app(settings: Settings, read_model: ReadModel, registry: CollectorRegistry,
-               probes: Mapping[str, Probe], clock: Clock = utc_now) -> FastAPI:
+               probes: Mapping[str, Probe], clock: Clock = utc_now,
+               lifespan: Lifespan | None = None) -> FastAPI:
     """The front: probes, metrics, the status API and page, its documents, static assets."""
     front = Front(registry, dict(probes), read_model, pages.templates(), clock)
-    app = _bare(front, settings.api_token, TITLE)
+    app = _bare(front, settings.api_token, TITLE, lifespan)
     guarded = [Depends(security.token_guard(settings.api_token))]
     for router in (api.router, documents.router, page.router):
         app.include_router(router, dependencies=guarded, responses=UNAUTHORISED)

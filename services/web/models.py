@@ -99,3 +99,28 @@ class Centre(Answer):
     moved: int = Field(ge=0, description="Bookings whose current decision is a move.")
     unplaced: int = Field(ge=0, description="Bookings whose current decision is unplaced.")
     plans: list[PlanSummary]
+
+
+class ReplySent(Answer):
+    """What a reply form posted by the page's script gets back."""
+
+    event_id: str | None = Field(description="The event published; null when nothing was "
+                                             "(the offer is answered already, or the slot "
+                                             "was refused before publishing).")
+    answer: str | None = Field(description="Poll this until the scheduler has answered.")
+    page: str = Field(description="The page that shows the outcome.")
+
+
+class ReplyAnswer(Answer):
+    """The scheduler's answer to one reply, as the page polls it."""
+
+    state: Literal["pending", "accepted", "refused"]
+    reason: str = Field(description="Why it was refused (a refusal reason), else empty.")
+    page: str = Field(description="The page that shows the outcome.")
+
+
+class SmsAnswer(Answer):
+    """What an inbound SMS did."""
+
+    outcome: Literal["confirmed", "link", "help", "unknown_sender", "nothing_open"]
+    published: int = Field(ge=0, description="Events published for it.")

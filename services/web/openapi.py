@@ -12,16 +12,16 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.common.settings import Settings
-from services.web.app import create_app
-from services.web.readmodel import ReadModel
+from services.web.front import web_front
 
 COMMITTED = Path(__file__).with_name("openapi.json")
 
 
 def generated() -> dict[str, Any]:
-    """The document of an app that is built, never served: no connection is opened."""
+    """The document of the whole front, built and never served: no connection is opened (the
+    producer starts with the app's lifespan, which never runs here)."""
     engine = create_async_engine("sqlite+aiosqlite:///:memory:")
-    app = create_app(Settings(), ReadModel(engine), CollectorRegistry(), {})
+    app = web_front(Settings(), engine, CollectorRegistry())
     document: dict[str, Any] = app.openapi()
     return document
 

@@ -1,8 +1,9 @@
 """What every answer carries, the bearer token and the errors' shape.
 
 Every answer is `no-store` and carries a Content-Security-Policy that allows nothing from
-elsewhere and no inline style or script: the page's CSS is a file Reslot serves itself,
-its charts are SVG elements, and it reloads itself without a script.
+elsewhere and no inline style or script: the pages' CSS and the reply page's one script
+are files Reslot serves itself; forms post only to Reslot; the status page's charts are
+SVG elements and it reloads itself without a script.
 """
 
 import hmac
@@ -20,8 +21,8 @@ from services.web.models import Error
 
 log = logging.getLogger("reslot.web")
 
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; "
-       "form-action 'none'; frame-ancestors 'none'")
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 HEADERS = (
     (b"cache-control", b"no-store"),
     (b"x-content-type-options", b"nosniff"),

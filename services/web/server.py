@@ -7,9 +7,10 @@ from starlette.types import ASGIApp
 
 
 async def serve(app: ASGIApp, port: int, stop: asyncio.Event, host: str = "0.0.0.0") -> None:
-    """Serve on `host`:`port` until `stop` is set; raise if the server could not start."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
-                            access_log=False)
+    """Serve on `host`:`port` until `stop` is set, running the app's lifespan (the web
+    front's producer starts and stops with it); raise if the server could not start."""
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
+                            access_log=False)  # access lines would log the reply tokens
     server = uvicorn.Server(config)
     # _serve: serve() would install uvicorn's own SIGINT/SIGTERM handlers over the caller's
     task = asyncio.create_task(server._serve())
@@ -17,4 +18,9 @@ async def serve(app: ASGIApp, port: int, stop: asyncio.Event, host: str = "0.0.0
     await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
     stopping.cancel()
     server.should_exit = True
-    await task
+    try:
+        await task
+    except SystemExit as exc:  # uvicorn exits when the lifespan's startup fails
+        raise RuntimeError("the web front did not start (see the log above)") from exc
+    if not server.started and not stop.is_set():
+        raise RuntimeError(f"the web server did not start on port {port} (see the log above)")
