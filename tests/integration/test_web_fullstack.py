@@ -29,7 +29,6 @@ from services.common.kafka import ensure_topics
 from services.common.local_broker import free_port
 from services.common.publish import publish
 from services.common.settings import KafkaSettings, Settings
-from services.notifier import clock as notifier_clock
 from services.notifier.app import start_notifier
 from services.notifier.smtp_sink import SmtpSink
 from services.scheduler.store.sql import make_engine
@@ -90,7 +89,7 @@ async def everything(kafka: str, tmp: Path, smtp: SmtpSink) -> AsyncIterator[Set
     clock = ShiftedClock(START)
     async with running_scheduler(settings, clock=clock) as metrics:
         engine = make_engine(settings.database_url)
-        notifier = await start_notifier(settings, clock=notifier_clock.ShiftedClock(START))
+        notifier = await start_notifier(settings, clock=ShiftedClock(START))
         stop = asyncio.Event()
         try:
             await eventually(lambda: tables_exist(engine), timeout=30)
