@@ -6,9 +6,12 @@ happens. Ctrl-C stops everything.
 import asyncio
 import contextlib
 import logging
+import secrets
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+
+from pydantic import SecretStr
 
 from services.common.kafka import ensure_topics
 from services.common.local_broker import free_port
@@ -16,7 +19,7 @@ from services.common.metrics import Metrics
 from services.common.settings import Settings
 from services.demo import Demo
 from services.scheduler.app import create_app
-from services.web.app import front_for
+from services.web.front import web_front
 from services.web.readmodel import ReadModel
 from services.web.server import serve
 
@@ -65,6 +68,28 @@ async def message_sinks(settings: Settings) -> AsyncIterator[Settings]:
         yield settings
 
 
+CONSOLE_TOKEN_FILE = Path("var/dev-console-token")
+
+
+def front_secrets(settings: Settings) -> Settings:
+    """`reslot dev` works out of the box: what the front needs and the environment leaves
+    unset gets a fresh random value for this run only. Links are signed with a secret of
+    the run's own; the console's token goes to a file readable by its owner only (never
+    printed or logged); links point at this process's port."""
+    update: dict[str, object] = {}
+    if not settings.link_secret_list():
+        update["link_secrets"] = SecretStr(secrets.token_urlsafe(32))
+    if not (settings.console_token or settings.console_users or settings.console_proxy_header):
+        token = secrets.token_urlsafe(24)
+        CONSOLE_TOKEN_FILE.parent.mkdir(parents=True, exist_ok=True)
+        CONSOLE_TOKEN_FILE.touch(mode=0o600)
+        CONSOLE_TOKEN_FILE.write_text(token + "\n")
+        update["console_token"] = SecretStr(token)
+    if "public_url" not in settings.model_fields_set:
+        update["public_url"] = f"http://127.0.0.1:{settings.http_port}"
+    return settings.model_copy(update=update)
+
+
 async def run_dev(settings: Settings, stop: asyncio.Event, scenario: Path | None) -> None:
     """Everything of Reslot in this process until `stop` is set; `scenario`: a demo to play
     (services/demo.py)."""
@@ -72,13 +97,15 @@ async def run_dev(settings: Settings, stop: asyncio.Event, scenario: Path | None
     from services.notifier.metrics import NotifierMetrics
 
     await ensure_topics(settings)
-    port = settings.http_port if _port_free(settings.http_port) else free_port()
-    async with message_sinks(settings.model_copy(update={"http_port": port})) as settings:
+    port = settings.http_port if settings.http_port and _port_free(settings.http_port) \
+        else free_port()
+    settings = front_secrets(settings.model_copy(update={"http_port": port}))
+    async with message_sinks(settings) as settings:
         metrics = Metrics()
         notifier_metrics = NotifierMetrics()
         scheduler = create_app(settings, metrics=metrics)
         queries = ReadModel(scheduler.store.engine)
-        app = front_for(settings, scheduler.store.engine, metrics.registry,
+        app = web_front(settings, scheduler.store.engine, metrics.registry,
                         more_probes={"scheduler": scheduler.ready})
         tasks = [
             asyncio.create_task(scheduler.run(stop), name="scheduler"),
@@ -90,6 +117,9 @@ async def run_dev(settings: Settings, stop: asyncio.Event, scenario: Path | None
         print(f"\n  Reslot is running (Ctrl-C stops).\n"
               f"  Status page:  {url}/\n"
               f"  API:          {url}/api/outages  {url}/api/plans  {url}/openapi.json\n"
+              f"  Console:      {url}/ops/  (its token is in {CONSOLE_TOKEN_FILE} unless "
+              f"RESLOT_CONSOLE_TOKEN is set)\n"
+              f"  Replies:      links in the messages, {settings.public_url}/r/...\n"
               f"  Metrics:      {url}/metrics\n"
               f"  Broker:       {settings.kafka.bootstrap_servers}\n", flush=True)
         if scenario is not None:

@@ -77,3 +77,30 @@ async def test_reslot_dev_delivers_to_the_configured_smtp_server_and_sms_gateway
     recipients = sorted(r for m in smtp.messages for r in m.recipients)
     assert recipients == [f"dev{n}@courriel.dz" for n in range(PEOPLE)]
     assert {m.to for m in sms.messages} == {f"+21355500000{n}" for n in range(PEOPLE)}
+
+
+def test_the_front_works_out_of_the_box_with_secrets_of_the_run_s_own(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from services import dev
+
+    monkeypatch.setattr(dev, "CONSOLE_TOKEN_FILE", tmp_path / "console-token")
+    for name in ("RESLOT_LINK_SECRETS", "RESLOT_CONSOLE_TOKEN", "RESLOT_PUBLIC_URL"):
+        monkeypatch.delenv(name, raising=False)
+    first = dev.front_secrets(Settings(http_port=8123))
+    second = dev.front_secrets(Settings(http_port=8123))
+    assert len(first.link_secret_list()) == 1
+    assert first.link_secret_list() != second.link_secret_list()  # a run's own
+    token = (tmp_path / "console-token").read_text().strip()
+    assert second.console_token is not None
+    assert token == second.console_token.get_secret_value()
+    assert (tmp_path / "console-token").stat().st_mode & 0o077 == 0  # the owner's only
+    assert first.public_url == "http://127.0.0.1:8123"
+    monkeypatch.setenv("RESLOT_LINK_SECRETS", "configured")
+    monkeypatch.setenv("RESLOT_CONSOLE_TOKEN", "chosen")
+    monkeypatch.setenv("RESLOT_PUBLIC_URL", "https://reslot.example")
+    kept = dev.front_secrets(Settings(http_port=8123))
+    assert kept.link_secret_list() == ["configured"]
+    assert kept.console_token is not None
+    assert kept.console_token.get_secret_value() == "chosen"
+    assert kept.public_url == "https://reslot.example"
