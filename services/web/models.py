@@ -91,6 +91,32 @@ class CentreInfo(Answer):
     languages: list[Language]
 
 
+class ExtraPlaces(Answer):
+    date: dt.date = Field(description="Local date at the centre.")
+    service: str
+    places: int = Field(gt=0, description="Extra places advised that day.")
+
+
+class Advice(Answer):
+    outage_id: str
+    advice_id: str = Field(description="New with every change of the waiting list.")
+    time: dt.datetime = Field(description="When it was given, in the centre's zone.")
+    waiting: int = Field(ge=0, description="Waiting bookings it covers.")
+    places: int = Field(ge=0, description="Extra places it asks for in all.")
+    extra: list[ExtraPlaces]
+
+
+class Waiting(Answer):
+    """The centre's living calendar (CONTRACT v1.1): who waits, who found a place later."""
+
+    centre_id: str
+    waiting: int = Field(ge=0, description="Displaced bookings waiting for a place now.")
+    placed_from_waiting: int = Field(ge=0, description="Placed later from the waiting list.")
+    restored: int = Field(ge=0, description="Back in their own slot after a lift.")
+    advice: list[Advice] = Field(description="The latest capacity advice per outage, newest "
+                                             "first.")
+
+
 class Centre(Answer):
     centre: CentreInfo
     active_bookings: int = Field(ge=0, description="Bookings currently held.")
@@ -99,6 +125,7 @@ class Centre(Answer):
     moved: int = Field(ge=0, description="Bookings whose current decision is a move.")
     unplaced: int = Field(ge=0, description="Bookings whose current decision is unplaced.")
     plans: list[PlanSummary]
+    calendar: Waiting = Field(description="Its waiting list, later placements and advice.")
 
 
 class ReplySent(Answer):

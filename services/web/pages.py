@@ -5,7 +5,7 @@ from pathlib import Path
 import jinja2
 from starlette.templating import Jinja2Templates
 
-from services.web.status_view import StatusView, gap, ratio
+from services.web.status_view import StatusView, advised, gap, ratio
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -15,7 +15,7 @@ STATIC = HERE / "static"
 def templates() -> Jinja2Templates:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(gap=gap, ratio=ratio)
+    env.globals.update(advised=advised, gap=gap, ratio=ratio)
     return Jinja2Templates(env=env)
 
 

@@ -16,7 +16,17 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.scheduler.store import tables as t
-from services.web.models import Centre, CentreInfo, Decision, Outage, Plan, PlanSummary
+from services.scheduler.store.calendar import CalendarQueries
+from services.web.models import (
+    Advice,
+    Centre,
+    CentreInfo,
+    Decision,
+    Outage,
+    Plan,
+    PlanSummary,
+    Waiting,
+)
 
 UTC = "UTC"
 M = TypeVar("M", bound=BaseModel)
@@ -121,9 +131,17 @@ class ReadModel:
         registered = _known(CentreInfo, json.loads(info))
         plans = [_summary(json.loads(r.summary), {centre_id: registered.timezone}) for r in rows]
         counts = {kind: n for kind, n in kinds}
+        living = await CalendarQueries(self.engine).centre(centre_id)
         return Centre(centre=registered, active_bookings=active or 0, capacity=capacity or 0,
                       displaced=sum(p.displaced for p in plans), moved=counts.get("moved", 0),
-                      unplaced=counts.get("unplaced", 0), plans=plans)
+                      unplaced=counts.get("unplaced", 0), plans=plans,
+                      calendar=_waiting(centre_id, living, registered.timezone))
+
+    async def waiting(self) -> list[Waiting]:
+        """Per centre that ever had someone displaced: its waiting list and latest advice."""
+        zones = await self.zones()
+        found = await CalendarQueries(self.engine).centres()
+        return [_waiting(c, entry, zones.get(c, UTC)) for c, entry in sorted(found.items())]
 
     async def moved_delays_h(self) -> list[float]:
         """Hours between the old and the new start of every booking moved."""
@@ -134,6 +152,16 @@ class ReadModel:
         return [(dt.datetime.fromisoformat(r.to_start)
                  - dt.datetime.fromisoformat(r.at_start)).total_seconds() / 3600
                 for r in rows if r.to_start]
+
+
+def _waiting(centre_id: str, entry: dict[str, Any], tz: str) -> Waiting:
+    advice = [Advice(outage_id=a["outage_id"], advice_id=a["advice_id"],
+                     time=local(a["time"], tz), waiting=a["waiting"],
+                     places=sum(x["places"] for x in a["extra"]), extra=a["extra"])
+              for a in entry["advice"]]
+    return Waiting(centre_id=centre_id, waiting=entry["waiting"],
+                   placed_from_waiting=entry["placed_from_waiting"],
+                   restored=entry["restored"], advice=advice)
 
 
 def _summary(stored: dict[str, Any], zones: dict[str, str]) -> PlanSummary:

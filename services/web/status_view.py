@@ -5,7 +5,7 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 
-from services.web.models import Outage, PlanSummary
+from services.web.models import Outage, PlanSummary, Waiting
 from services.web.readmodel import shared_zone, zone
 
 REFRESH_S = 5
@@ -65,6 +65,7 @@ class StatusView:
     delays: list[DelayColumn] = field(default_factory=list)
     delays_moved: int = 0
     delays_median: str = ""
+    waiting: list[Waiting] = field(default_factory=list)
     refresh_s: int = REFRESH_S
 
     @property
@@ -130,8 +131,20 @@ def median_text(delays: list[float]) -> str:
     return f"{median:.0f} h later" if median >= 0 else f"{-median:.0f} h earlier"
 
 
+def advised(waiting: Waiting) -> str:
+    """The centre's latest advice in a few words: places, dates, the first date."""
+    if not waiting.advice:
+        return "–"
+    latest = waiting.advice[0]
+    if not latest.extra:
+        return "none needed"
+    dates = sorted({x.date for x in latest.extra})
+    return (f"{latest.places} place{'s' if latest.places != 1 else ''} on {len(dates)} "
+            f"date{'s' if len(dates) != 1 else ''} from {dates[0].isoformat()}")
+
+
 def status_view(outages: list[Outage], delays: list[float], zones: dict[str, str],
-                now: dt.datetime) -> StatusView:
+                now: dt.datetime, waiting: list[Waiting] | None = None) -> StatusView:
     """Everything the page shows; `now` in the centres' zone when they share one."""
     page_zone = shared_zone(set(zones.values()))
     centres = per_centre(outages)
@@ -144,4 +157,4 @@ def status_view(outages: list[Outage], delays: list[float], zones: dict[str, str
         outages=[OutageRow(o, window(o)) for o in outages], centres=centres, totals=totals,
         plans=plans, bars=bars, bars_height=height,
         delays=delay_columns(delays) if delays else [], delays_moved=len(delays),
-        delays_median=median_text(delays))
+        delays_median=median_text(delays), waiting=waiting or [])

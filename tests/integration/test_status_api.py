@@ -339,9 +339,28 @@ async def test_centre(client: httpx.AsyncClient) -> None:
     assert centre["centre"]["timezone"] == "Africa/Algiers"
     assert (centre["displaced"], centre["moved"], centre["unplaced"]) == (6, 3, 3)
     assert [p["centre_id"] for p in centre["plans"]] == [ORAN]
+    calendar = centre["calendar"]
+    assert (calendar["waiting"], calendar["placed_from_waiting"], calendar["restored"]) == \
+        (3, 0, 0)
+    [advice] = calendar["advice"]
+    assert advice["outage_id"] == OUTAGE
+    assert advice["waiting"] == advice["places"] == 3  # exactly the waiting, never empty
+    assert advice["time"].endswith("+01:00")  # the centre's local time
     unknown = await client.get("/api/centres/nowhere")
     assert unknown.status_code == 404
     assert documented(unknown, "/api/centres/{centre_id}") == {"error": "unknown centre"}
+
+
+async def test_the_waiting_list_per_centre(client: httpx.AsyncClient,
+                                           served: Served) -> None:
+    response = await client.get("/api/waiting")
+    assert response.status_code == 200
+    found = {w["centre_id"]: w for w in documented(response, "/api/waiting")}
+    assert found[ORAN]["waiting"] == 3
+    assert found.get(ALGER, {"waiting": 0})["waiting"] == 0
+    published = [e for e in served.published if e["type"] == "visa.capacity.advice.v1"]
+    assert found[ORAN]["advice"][0]["advice_id"] == published[-1]["data"]["advice_id"]
+    assert sum(x["places"] for x in found[ORAN]["advice"][0]["extra"]) == 3
 
 
 async def test_plans_with_decisions_and_reason_codes(client: httpx.AsyncClient,

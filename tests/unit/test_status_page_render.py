@@ -105,3 +105,28 @@ def test_nothing_the_content_security_policy_refuses() -> None:
 def test_delay_bins() -> None:
     assert delay_counts([-48, -1, 0, 3.9, 4, 23, 24, 71, 72, 24 * 7, 24 * 40]) == \
         [1, 1, 2, 2, 2, 1, 2]
+
+
+def test_the_waiting_list_and_the_latest_advice_per_centre() -> None:
+    from services.web.models import Advice, ExtraPlaces, Waiting
+
+    tz = ZoneInfo(ALGIERS)
+    advice = Advice(outage_id="o1", advice_id="a2", time=NOW.astimezone(tz), waiting=3,
+                    places=3, extra=[ExtraPlaces(date=dt.date(2025, 12, 8), service="s",
+                                                 places=2),
+                                     ExtraPlaces(date=dt.date(2025, 12, 9), service="s",
+                                                 places=1)])
+    waiting = [Waiting(centre_id="oran", waiting=3, placed_from_waiting=5, restored=2,
+                       advice=[advice]),
+               Waiting(centre_id="alger", waiting=0, placed_from_waiting=0, restored=0,
+                       advice=[])]
+    html = render_status(templates(), status_view([], [], ZONES, NOW, waiting))
+    row = html.split('<table id="waiting">')[1].split("</table>")[0]
+    assert '<tr data-centre="oran"><td><code>oran</code></td>\n<td class="num unplaced">3</td>' \
+        in row
+    assert '<td class="num moved">5</td><td class="num">2</td>' in row
+    assert "<td>3 places on 2 dates from 2025-12-08</td>" in row
+    assert '<td class="num unplaced zero">0</td>' in row  # alger: nobody waits
+    assert "<td>–</td>" in row
+    empty = render_status(templates(), status_view([], [], ZONES, NOW, []))
+    assert "Nobody has waited yet." in empty

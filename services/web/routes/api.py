@@ -3,7 +3,7 @@
 from fastapi import APIRouter, HTTPException
 
 from services.web.deps import ReadModelDep
-from services.web.models import Centre, Error, Outage, Plan, PlanSummary
+from services.web.models import Centre, Error, Outage, Plan, PlanSummary, Waiting
 
 router = APIRouter(prefix="/api", tags=["status"])
 
@@ -22,6 +22,12 @@ async def centre(centre_id: str, read: ReadModelDep) -> Centre:
     if found is None:
         raise HTTPException(404, "unknown centre")
     return found
+
+
+@router.get("/waiting", operation_id="waiting",
+            summary="Per centre: waiting, placed from the waiting list, restored, latest advice")
+async def waiting(read: ReadModelDep) -> list[Waiting]:
+    return await read.waiting()
 
 
 @router.get("/plans", summary="Plan summaries", operation_id="plans")

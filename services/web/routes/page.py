@@ -15,7 +15,7 @@ router = APIRouter(tags=["pages"])
             operation_id="page", response_class=HTMLResponse)
 async def page(request: Request, front: FrontDep, read: ReadModelDep,
                templates: TemplatesDep) -> HTMLResponse:
-    outages, delays, zones = await asyncio.gather(read.outages(), read.moved_delays_h(),
-                                                  read.zones())
-    view = status_view(outages, delays, zones, front.clock())
+    outages, delays, zones, waiting = await asyncio.gather(
+        read.outages(), read.moved_delays_h(), read.zones(), read.waiting())
+    view = status_view(outages, delays, zones, front.clock(), waiting)
     return templates.TemplateResponse(request, "status.html", {"view": view})
