@@ -4,8 +4,11 @@ import asyncio
 import base64
 import datetime as dt
 import logging
+import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from schemas.envelope import EventError
 from services.common.deadletter import deadletter_event, record_time
@@ -14,6 +17,12 @@ from services.common.retry import until_done
 
 NOW = dt.datetime(2026, 12, 6, 14, 0, tzinfo=dt.UTC)
 log = logging.getLogger("test")
+
+
+@given(st.lists(st.text(), min_size=1, max_size=4))
+def test_derived_ids_are_uuid5_of_the_joined_parts(parts: list[str]) -> None:
+    expected = uuid.uuid5(uuid.UUID("5f1c1a52-8f0e-4d0a-9a57-6c7e5b0b9e10"), "|".join(parts))
+    assert derived_id(*parts) == str(expected)
 
 
 def test_derived_ids_depend_on_every_part_and_only_on_them() -> None:
