@@ -95,17 +95,21 @@ def outage(centres: list[str]) -> dict[str, Any]:
 
 
 class Rig:
-    """A Pipeline on a fresh SQLite store; records fed as Kafka would, outbox drained."""
+    """A Pipeline on a fresh store; records fed as Kafka would (on `partition`), outbox
+    drained (its partition's rows only, when another rig shares the store)."""
 
-    def __init__(self, pipeline: Pipeline, store: SchedulerStore) -> None:
+    def __init__(self, pipeline: Pipeline, store: SchedulerStore, partition: int = 0,
+                 shared: bool = False) -> None:
         self.pipeline, self.store, self.offset = pipeline, store, 0
+        self.partition, self.shared = partition, shared
 
     def records(self, events: list[dict[str, Any]], topic: str | None) -> list[InputRecord]:
         """Each on `topic`, or on its type's own topic."""
         out = []
         for e in events:
             self.offset += 1
-            out.append(InputRecord(str(topic or TOPIC_OF_TYPE[e["type"]]), 0, self.offset,
+            out.append(InputRecord(str(topic or TOPIC_OF_TYPE[e["type"]]), self.partition,
+                                   self.offset,
                                    (e["subject"] or "x").encode(), json.dumps(e).encode(),
                                    int(ANNOUNCED.timestamp() * 1000)))
         return out
@@ -118,7 +122,8 @@ class Rig:
 
     async def drain(self) -> list[Any]:
         rows = []
-        while chunk := await self.store.outbox_batch(None, 20_000):
+        mine = [self.partition] if self.shared else None
+        while chunk := await self.store.outbox_batch(mine, 20_000):
             await self.store.outbox_delete([r.seq for r in chunk])
             rows += chunk
         return rows

@@ -13,8 +13,10 @@ bench/results.json with the machine it ran on.
     event in the outbox; <= 10 s, per-centre solve times, beside the solver alone
 (g) an applicant's reply -> its outcome in the scheduler's store, 50 replies/s for 60 s while
     20,000-displaced plans run on the same scheduler (bench.replies); target: p99 <= 300 ms
+(h) (f) scaled out: the same portal outage on one and on two scheduler processes sharing
+    PostgreSQL (bench.portal), as deploy/ runs two schedulers
 
-    python -m bench.run [--parts abcdefg] [--events 100000] [--sizes 1500,5000]
+    python -m bench.run [--parts abcdefgh] [--events 100000] [--sizes 1500,5000]
 """
 
 import argparse
@@ -168,6 +170,10 @@ def targets(results: dict[str, Any]) -> list[list[Any]]:
     if "total_s" in f:
         rows.append([f"(f) portal outage, {f['centres']} centres, {f['displaced']:,} displaced",
                      f"{f['total_s']:.1f} s", f"<= {f['target_s']} s", _verdict(f["met"])])
+    for run in results.get("h", {}).get("runs", []):
+        rows.append([f"(h) portal outage on {run['instances']} instance(s), PostgreSQL",
+                     f"{run['wall_s']:.1f} s", f"<= {run['target_s']} s",
+                     _verdict(bool(run["met"]))])
     for run in results.get("g", {}).get("runs", []):
         rows.append([f"(g) reply -> outcome, 50/s during 20,000 plans, {run['store']}",
                      f"p50 {run['p50_ms']:.0f} ms, p99 {run['p99_ms']:.0f} ms",
@@ -191,6 +197,14 @@ def part_f() -> dict[str, Any]:
     return f
 
 
+def part_h() -> dict[str, Any]:
+    from bench import portal
+
+    runs = [asyncio.run(portal.run(n)) for n in (1, 2)]
+    portal.print_runs(runs)
+    return {"runs": runs}
+
+
 def _verdict(met: bool) -> str:
     return "met" if met else "MISSED"
 
@@ -212,7 +226,7 @@ def _guarded(name: str, body: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--parts", default="abcdefg", help="which parts to run, e.g. 'bc'")
+    p.add_argument("--parts", default="abcdefgh", help="which parts to run, e.g. 'bc'")
     p.add_argument("--events", type=int, default=100_000, help="booking events for (b)")
     p.add_argument("--sizes", default="1500,5000", help="displaced bookings for (c)")
     p.add_argument("--output", type=Path, default=RESULTS)
@@ -232,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         "e": part_e,
         "f": part_f,
         "g": part_g,
+        "h": part_h,
     }
     try:
         for name in args.parts:
