@@ -420,14 +420,32 @@ class Expected:
                 for e in self.of_type("visa.notification.requested.v1")}
 
     @property
+    def superseded(self) -> set[str]:
+        """Notification ids a later decision of the same booking replaced (CONTRACT v1.1):
+        the notifier sends them only if it had done so before the replacement arrived."""
+        return {s for e in self.notifications.values() for s in e["data"].get("supersedes", ())}
+
+    @property
     def emails(self) -> set[str]:
-        """Message-IDs the SMTP server must receive, one per notification with an e-mail."""
+        """Message-IDs the SMTP server must receive, one per notification with an e-mail
+        that nothing superseded."""
         return {message_id(n) for n, e in self.notifications.items()
-                if e["data"]["recipient"].get("email")}
+                if e["data"]["recipient"].get("email") and n not in self.superseded}
 
     @property
     def sms(self) -> set[str]:
-        return {n for n, e in self.notifications.items() if e["data"]["recipient"].get("phone")}
+        """Idempotency keys the gateway must receive (notifications nothing superseded)."""
+        return {n for n, e in self.notifications.items()
+                if e["data"]["recipient"].get("phone") and n not in self.superseded}
+
+    @property
+    def may_send(self) -> tuple[set[str], set[str]]:
+        """(Message-IDs, SMS keys) of superseded notifications: sent or not, never twice."""
+        notes = self.notifications
+        return ({message_id(n) for n in self.superseded
+                 if n in notes and notes[n]["data"]["recipient"].get("email")},
+                {n for n in self.superseded
+                 if n in notes and notes[n]["data"]["recipient"].get("phone")})
 
 
 def default_settings() -> Settings:
@@ -647,10 +665,12 @@ async def check_outputs(bootstrap: str, expected: Expected, smtp: SmtpSink | Non
         out.unexpected += [f"{name} {k}" for k in sorted(got.keys() - want.keys())]
         out.contradictions += [f"{name} {k} differs from reslot plan" for k in sorted(want)
                                if k in got and comparable(got[k]) != want[k]]
+    optional_emails, optional_sms = expected.may_send
     if smtp is not None:
         by_id = smtp.by_message_id()
         out.lost += [f"e-mail {m}" for m in sorted(expected.emails - by_id.keys())]
-        out.unexpected += [f"e-mail {m}" for m in sorted(by_id.keys() - expected.emails)]
+        out.unexpected += [f"e-mail {m}" for m in
+                           sorted(by_id.keys() - expected.emails - optional_emails)]
         out.email_resends = sum(len(copies) - 1 for copies in by_id.values())
         out.contradictions += [f"e-mail {m} resent with another text"
                                for m, copies in by_id.items()
@@ -658,7 +678,7 @@ async def check_outputs(bootstrap: str, expected: Expected, smtp: SmtpSink | Non
     if sms is not None:
         keys = Counter(s.idempotency_key for s in sms.messages)
         out.lost += [f"sms {k}" for k in sorted(expected.sms - keys.keys())]
-        out.unexpected += [f"sms {k}" for k in sorted(keys.keys() - expected.sms)]
+        out.unexpected += [f"sms {k}" for k in sorted(keys.keys() - expected.sms - optional_sms)]
         out.contradictions += [f"sms {k} accepted {n} times" for k, n in keys.items() if n > 1]
         out.sms_repeats = sms.duplicates
     return out
@@ -666,13 +686,15 @@ async def check_outputs(bootstrap: str, expected: Expected, smtp: SmtpSink | Non
 
 async def notifications_done(bootstrap: str, expected: Expected, smtp: SmtpSink,
                              sms: SmsSink, only: set[str] | None = None) -> bool:
-    """Every e-mail and SMS sent and its outcome published (of the notification ids `only`)."""
+    """Every e-mail and SMS sent and its outcome published (of the notification ids `only`);
+    a superseded one need not be sent, but its outcome (sent, or failed: superseded) is."""
     notes = {n: e for n, e in expected.notifications.items() if only is None or n in only}
     emails = {n for n, e in notes.items() if e["data"]["recipient"].get("email")}
     texts = {n for n, e in notes.items() if e["data"]["recipient"].get("phone")}
-    if not {message_id(n) for n in emails} <= smtp.by_message_id().keys():
+    replaced = expected.superseded
+    if not {message_id(n) for n in emails - replaced} <= smtp.by_message_id().keys():
         return False
-    if not texts <= {s.idempotency_key for s in sms.messages}:
+    if not texts - replaced <= {s.idempotency_key for s in sms.messages}:
         return False
     status = await read_topic(bootstrap, Topic.NOTIFICATION_STATUS)
     reported = {(e["data"]["notification_id"], e["data"]["channel"]) for e in status}
