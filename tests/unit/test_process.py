@@ -1,27 +1,10 @@
 """A centre's whole step: fold, displacement, plan, output events (pure, no I/O)."""
 
 import datetime as dt
-from typing import Any
 
-from services.common.settings import Settings
-from services.scheduler.app import planning_config
-from services.scheduler.domain.process import process, settle
 from services.scheduler.domain.state import CentreState
 from tests.builders import CENTRE, at, booking, centre, ev, outage, slots
-
-CONFIG = planning_config(Settings())
-
-
-def run(state: CentreState, *events: Any) -> list[Any]:
-    """The events as one input batch."""
-    out = []
-    for e in events:
-        out += process(state, e, CONFIG)[0]
-    return out + settle(state, CONFIG)[0]
-
-
-def by_type(events: list[Any], kind: str) -> list[Any]:
-    return [e for e in events if e.type == kind]
+from tests.unit.living import by_type, run
 
 
 def calendar() -> CentreState:

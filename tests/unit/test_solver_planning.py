@@ -8,7 +8,8 @@ from services.common.settings import Settings
 from services.scheduler.app import planning_config
 from services.scheduler.domain.planning import build_instance
 from tests.builders import at, booking, ev, outage
-from tests.unit.test_process import by_type, calendar, run
+from tests.unit.living import by_type, run
+from tests.unit.test_process import calendar
 
 CONFIG = planning_config(Settings())
 
