@@ -50,6 +50,23 @@ async def test_state_offsets_and_outbox_round_trip(store_url: str) -> None:
     await store.close()
 
 
+async def test_the_relay_deletes_exactly_the_rows_it_published(store_url: str) -> None:
+    """Rows of two partitions interleaved: deleting one partition's rows (several runs of
+    sequence numbers, as an instance sharing the store publishes) leaves the other's."""
+    store = await SchedulerStore.open(store_url)
+    await store.commit([], {}, {}, [OutboxRow(i % 2 if i < 300 else 0, "visa.reschedules.v1",
+                                              CENTRE, f"{i}".encode()) for i in range(700)])
+    mine = await store.outbox_batch({1}, 1000)
+    assert len(mine) == 150
+    await store.outbox_delete([r.seq for r in mine])
+    left = await store.outbox_batch(None, 1000)
+    assert [int(r.value) for r in left] == [i for i in range(700) if i >= 300 or i % 2 == 0]
+    await store.outbox_delete([r.seq for r in left[:400]])
+    assert [int(r.value) for r in await store.outbox_batch(None, 1000)] == \
+        [int(r.value) for r in left[400:]]
+    await store.close()
+
+
 async def test_a_failed_transaction_stores_nothing(store_url: str) -> None:
     store = await SchedulerStore.open(store_url)
     state = CentreState(CENTRE)

@@ -122,3 +122,16 @@ class Bulk:
             return "text"
         compiled: Callable[..., str] = kind.compile
         return compiled(dialect=self.dialect)
+
+
+def runs(values: Sequence[int]) -> list[tuple[int, int]]:
+    """`values` as the fewest inclusive ranges (first, last), ascending: what the relay
+    publishes is read in sequence order, so a batch's sequence numbers are a few runs."""
+    out: list[tuple[int, int]] = []
+    for v in sorted(set(values)):
+        if out and v == out[-1][1] + 1:
+            out[-1] = (out[-1][0], v)
+        else:
+            out.append((v, v))
+    return out
+
