@@ -8,7 +8,6 @@ its Date, and receivers drop the copy by its Message-ID.
 """
 
 import datetime as dt
-import email.policy
 import hashlib
 import re
 from email.headerregistry import Address
@@ -16,6 +15,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from services.notifier.channels import Outbound
+from services.notifier.channels.headers import SMTP, SMTPUTF8
 
 _ID_SAFE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _ADDRESS = re.compile(r"^[^\s<>()\[\],;:\"\\@]+@[^\s<>()\[\],;:\"\\@]+$")
@@ -50,10 +50,12 @@ def compose_email(outbound: Outbound, sender: str, date: dt.datetime | None = No
     to = mailbox(outbound.recipient_name, outbound.address)
     name, address = parseaddr(sender)
     utf8 = not (outbound.address + address).isascii()
-    message = EmailMessage(policy=email.policy.SMTPUTF8 if utf8 else email.policy.SMTP)
+    # The standard library's SMTP policies, remembering the headers every message repeats.
+    message = EmailMessage(policy=SMTPUTF8 if utf8 else SMTP)
     message["Message-ID"] = message_id(outbound.notification_id)
     message["Date"] = format_datetime(date or dt.datetime.now(dt.UTC))
-    message["From"] = mailbox(name, address or sender)
+    # As its string: the same header, but one the policy can remember (an Address it cannot).
+    message["From"] = str(mailbox(name, address or sender))
     message["To"] = to
     message["Subject"] = rendered.subject
     message["Auto-Submitted"] = "auto-generated"
