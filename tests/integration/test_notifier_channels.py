@@ -195,6 +195,24 @@ async def test_sms_go_over_a_few_keep_alive_connections_with_their_keys(sms: Sms
     assert sms.messages[0].text == MESSAGE.sms
 
 
+async def test_sms_are_sent_side_by_side_on_every_connection_and_no_more(sms: SmsSink) -> None:
+    sms.delay_s = 0.2  # a slow gateway: 3 connections send 6 SMS in two rounds
+    sender = sms_sender(sms, connections=3)
+    try:
+        started = asyncio.get_running_loop().time()
+        results = await asyncio.gather(
+            *(sender.send(outbound(n, f"+21355500{n:04d}")) for n in range(6))
+        )
+        took = asyncio.get_running_loop().time() - started
+        again = await sender.send(outbound(7, "+213555000007"))  # on a kept connection
+    finally:
+        await sender.close()
+    assert results == [None] * 6
+    assert again is None
+    assert sms.connections == 3
+    assert 0.4 <= took < 1.0
+
+
 async def test_a_keep_alive_connection_closed_by_the_gateway_is_replaced(sms: SmsSink) -> None:
     sender = sms_sender(sms, connections=1)
     try:

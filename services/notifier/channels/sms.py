@@ -1,10 +1,12 @@
 """SMS through an HTTP gateway (httpx): POST {to, text, id} as JSON, Idempotency-Key = the
 notification id, so an SMS sent again after a crash is recognised by the gateway.
 
-One `httpx.AsyncClient` per sender: a pool of keep-alive connections (a connection the
-gateway closed while idle is noticed and replaced by the pool), a timeout on connecting,
-writing and reading. Requests wait for a connection here, not in the pool: httpcore looks
-at every waiting request each time a connection frees up, which costs more than the send.
+`connections` keep-alive connections, each the pool of an `httpx.AsyncClient` of its own (a
+connection the gateway closed while idle is noticed and replaced by its pool), a timeout on
+connecting, writing and reading. Requests wait for a free client here, not in a pool: on
+every request and every response httpcore's pool looks at each of its connections (is it
+idle, expired, readable: a system call each) and at every waiting request, so one pool of 8
+connections cost more CPU than the send itself (1.5 ms an SMS, 0.85 ms as 8 pools of one).
 """
 
 import asyncio
@@ -32,16 +34,21 @@ class SmsSender:
         headers = {"Accept": "application/json", "User-Agent": "reslot-notifier"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._url = url
+        self._url = httpx.URL(url)  # parsed once
         self._connections = asyncio.Semaphore(max(1, connections))
-        self._client = httpx.AsyncClient(
-            headers=headers,
-            timeout=httpx.Timeout(timeout_s, pool=None),
-            limits=httpx.Limits(max_connections=connections,
-                                max_keepalive_connections=connections),
-            follow_redirects=False,
-            trust_env=False,  # the gateway is the configured URL, never a proxy from the env
-        )
+        tls = httpx.create_ssl_context()  # loaded once (CA certificates), not once a client
+        self._clients = [
+            httpx.AsyncClient(
+                headers=headers,
+                timeout=httpx.Timeout(timeout_s, pool=None),
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+                verify=tls,
+                follow_redirects=False,
+                trust_env=False,  # the gateway is the configured URL, never a proxy from the env
+            )
+            for _ in range(max(1, connections))
+        ]
+        self._idle = list(self._clients)  # one for each place of the semaphore
 
     @classmethod
     def from_settings(
@@ -55,9 +62,13 @@ class SmsSender:
         body = {"to": outbound.address, "text": outbound.message.sms, "id": notification_id}
         try:
             async with self._connections:
-                response = await self._client.post(
-                    self._url, json=body, headers={"Idempotency-Key": notification_id}
-                )
+                client = self._idle.pop()  # the last used: its connection is the likeliest open
+                try:
+                    response = await client.post(
+                        self._url, json=body, headers={"Idempotency-Key": notification_id}
+                    )
+                finally:
+                    self._idle.append(client)
         except httpx.TimeoutException:
             return network_failure("sms timeout")
         except httpx.TransportError as exc:  # ConnectError, ReadError, RemoteProtocolError, ...
@@ -65,4 +76,5 @@ class SmsSender:
         return http_failure(response.status_code, response.headers.get("retry-after"))
 
     async def close(self) -> None:
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
