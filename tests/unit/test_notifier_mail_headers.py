@@ -67,8 +67,13 @@ def test_a_header_is_made_once_per_name_and_value_and_the_cache_is_bounded() -> 
     registry = MemoHeaderRegistry(size=2)
     subject = registry("Subject", "Bonjour")
     assert registry("Subject", "Bonjour") is subject
+    for n in range(5):  # new values of another name push out none of this one's
+        registry("Message-ID", f"<n-{n}@reslot>")
     assert registry("Subject", "Salut") is not subject
     assert registry("subject", "Bonjour") is not subject  # the name is written as given
+    assert registry("Subject", "Bonjour") is subject
+    registry("Subject", "Salut")
+    registry("Subject", "Hello")
     assert registry("Subject", "Bonjour") is not subject  # pushed out by the two after it
     assert type(registry("To", "a@b.c")) is type(registry("To", "d@e.f"))
 

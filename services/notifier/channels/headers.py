@@ -8,7 +8,7 @@ the parts' Content-Type and Content-Transfer-Encoding, Content-Language): parsin
 folding them was most of the time it took to compose an e-mail.
 
 `MemoHeaderRegistry` makes one class per header name, and the header object of a (name,
-string value) once, in a bounded cache; each header object folds itself once per policy.
+string value) once, in a bounded cache per name; each folds itself once per policy.
 Header objects are read-only (a message replaces a header, never changes one), so sharing
 them between messages changes nothing in what is written: the bytes are the policy's own.
 """
@@ -38,14 +38,15 @@ class FoldedOnce(BaseHeader):
 
 
 class MemoHeaderRegistry(HeaderRegistry):
-    """A `HeaderRegistry` with one class per header name and the header objects of the last
-    `size` (name, string value) pairs it made."""
+    """A `HeaderRegistry` with one class per header name, and the header objects of the last
+    `size` string values of each header name: a name whose every value is new (Message-ID)
+    does not push out the values of another that repeat (Subject)."""
 
     def __init__(self, size: int = 256) -> None:
         super().__init__(base_class=FoldedOnce)
         self._size = size
         self._classes: dict[str, type[BaseHeader]] = {}
-        self._made: OrderedDict[tuple[str, str], BaseHeader] = OrderedDict()
+        self._made: dict[str, OrderedDict[str, BaseHeader]] = {}
 
     def __getitem__(self, name: str) -> type[BaseHeader]:
         key = name.lower()
@@ -57,14 +58,16 @@ class MemoHeaderRegistry(HeaderRegistry):
     def __call__(self, name: str, value: Any) -> BaseHeader:
         if type(value) is not str:  # an Address, a datetime...: made each time
             return self[name](name, value)
-        key = (name, value)
-        header = self._made.get(key)
+        made = self._made.get(name)  # by the name as written: it is written as given
+        if made is None:
+            made = self._made[name] = OrderedDict()
+        header = made.get(value)
         if header is None:
-            header = self._made[key] = self[name](name, value)
-            if len(self._made) > self._size:
-                self._made.popitem(last=False)
+            header = made[value] = self[name](name, value)
+            if len(made) > self._size:
+                made.popitem(last=False)
         else:
-            self._made.move_to_end(key)
+            made.move_to_end(value)
         return header
 
 
