@@ -360,6 +360,25 @@ async def test_a_live_lease_is_not_taken(sqlite_url: str) -> None:
     await store.close()
 
 
+async def test_a_lease_is_renewed_once_a_quarter_of_it_has_run(sqlite_url: str) -> None:
+    store = await DeliveryStore.connect(sqlite_url)
+    now = DAYTIME
+    key = DeliveryKey("n-41", "email")
+    await store.claim([claimed_row(41, "email", now)], owner="a", now=now, lease_s=30)
+    assert await store.take_due("a", now + dt.timedelta(seconds=5), 30) == [key]
+    await store.renew("a", now + dt.timedelta(seconds=5), 30)
+    unchanged = await store.get(key)
+    await store.renew("a", now + dt.timedelta(seconds=8), 30)
+    renewed = await store.get(key)
+    await store.close()
+    assert unchanged is not None
+    assert renewed is not None
+    # taking its own rows and renewing them early leave the lease as it was ...
+    assert unchanged.lease_until == now + dt.timedelta(seconds=30)
+    # ... and once more than a quarter has run, it is renewed whole
+    assert renewed.lease_until == now + dt.timedelta(seconds=38)
+
+
 async def test_status_events_have_ids_derived_from_notification_channel_and_outcome() -> None:
     key = DeliveryKey("n-1", "sms")
     assert status_event_id(key, "delivered") == status_event_id(key, "delivered")

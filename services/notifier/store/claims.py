@@ -181,19 +181,24 @@ def count_attempts(conn: Connection, keys: Sequence[DeliveryKey], owner: str, no
 
 def take_due(conn: Connection, owner: str, now: dt.datetime, lease_s: float
              ) -> list[DeliveryKey]:
-    """Own every due row that is ours or unowned or whose owner's lease ran out: one UPDATE
-    decides it, so two instances never take the same row."""
-    stmt = (
+    """Own every due row that is unowned or whose owner's lease ran out (one UPDATE decides
+    it, so two instances never take the same row); the due rows that are ours, so taken.
+    Rows ours already are only read: their lease is `renew`'s, and rewriting every row in
+    hand each sweep cost more than sending."""
+    due = (t.state == SENDING, t.not_before <= now)
+    conn.execute(
         update(deliveries)
-        .where(t.state == SENDING, t.not_before <= now,
-               (t.owner == owner) | t.owner.is_(None) | (t.lease_until < now))
+        .where(*due, t.owner.is_(None) | (t.lease_until < now))
         .values(owner=owner, lease_until=now + dt.timedelta(seconds=lease_s))
-        .returning(t.notification_id, t.channel)
     )
-    return sorted(map(key_of, conn.execute(stmt)), key=lambda k: (k.notification_id, k.channel))
+    mine = select(t.notification_id, t.channel).where(*due, t.owner == owner)
+    return sorted(map(key_of, conn.execute(mine)), key=lambda k: (k.notification_id, k.channel))
 
 
 def renew(conn: Connection, owner: str, now: dt.datetime, lease_s: float) -> None:
-    """Extend the lease of every row this instance owns: it is alive."""
-    conn.execute(update(deliveries).where(t.owner == owner, t.state == SENDING)
+    """Extend the lease of every row this instance owns once a quarter of it has run (not
+    every row every sweep): it is alive."""
+    conn.execute(update(deliveries)
+                 .where(t.owner == owner, t.state == SENDING,
+                        t.lease_until < now + dt.timedelta(seconds=0.75 * lease_s))
                  .values(lease_until=now + dt.timedelta(seconds=lease_s)))
