@@ -4,6 +4,7 @@ byte for byte, what the standard library's SMTP policies write without rememberi
 import datetime as dt
 import email
 import email.policy
+import email.utils
 
 import pytest
 from hypothesis import given
@@ -40,6 +41,26 @@ def test_the_bytes_are_what_the_uncached_policy_writes(monkeypatch: pytest.Monke
     monkeypatch.setattr(mail, "SMTP", email.policy.SMTP)
     monkeypatch.setattr(mail, "SMTPUTF8", email.policy.SMTPUTF8)
     assert cached == [mail.compose_email(o, SENDER, DATE) for o in cases() * 2]
+
+
+@pytest.mark.parametrize("sender", [
+    "no-reply@reslot.example",
+    "Réslot Algérie <no-reply@reslot.example>",
+    '"Reslot, Alger" <no-reply@reslot.example>',
+    "Réslot <nö-reply@reslot.example>",  # SMTPUTF8
+])
+def test_any_sender_is_written_as_the_uncached_policy_writes_it(
+    sender: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name, address = email.utils.parseaddr(sender)
+    mailbox = mail.mailbox(name, address)  # From is set as its string, and folds the same
+    for ours, theirs in ((SMTP, email.policy.SMTP), (SMTPUTF8, email.policy.SMTPUTF8)):
+        assert ours.header_factory("From", str(mailbox)).fold(policy=ours) == \
+            theirs.header_factory("From", mailbox).fold(policy=theirs)
+    cached = [mail.compose_email(o, sender, DATE) for o in cases()[:3] * 2]
+    monkeypatch.setattr(mail, "SMTP", email.policy.SMTP)
+    monkeypatch.setattr(mail, "SMTPUTF8", email.policy.SMTPUTF8)
+    assert cached == [mail.compose_email(o, sender, DATE) for o in cases()[:3] * 2]
 
 
 def test_two_subjects_each_fold_to_their_own_text() -> None:
