@@ -150,6 +150,8 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
+    import uvloop
+
     from services.notifier.app import create_app
     from services.notifier.metrics import NotifierMetrics
     from services.scheduler.store.sql import make_engine
@@ -172,7 +174,7 @@ def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
             await engine.dispose()
 
     with broker_for(settings) as s:
-        asyncio.run(main(s))
+        uvloop.run(main(s))  # libuv's event loop: the notifier is CPU-bound on its loop
     return 0
 
 
