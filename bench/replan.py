@@ -7,7 +7,11 @@
 (f) a portal-wide outage naming 50 centres, 100,000 displaced in all (2,000 each, about
     half of them left waiting): from the outage record to every plan and notification
     event in the outbox; target <= 10 s; per-centre solve time and the total. Baseline
-    beside it: the solver alone on the same 50 instances (no fold, store or events).
+    beside it: the solver alone on the same 50 instances (no fold, store or events), and
+    the same outage with CPython's default pace of garbage collection.
+
+Each runs in a fresh interpreter standing for a `reslot scheduler` process, with the pace
+of garbage collection it sets at start (services/common/gc_tuning.py).
 
 Publishing from the outbox to Kafka is not in these figures (the relay publishes batched at
 ~58k events/s here, DESIGN.md; part (c) of bench.run measures it end to end).
@@ -19,6 +23,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import multiprocessing as mp
 import statistics
 import tempfile
 import time
@@ -28,6 +33,8 @@ from typing import Any
 
 from bench.report import table
 from schemas.topics import TOPIC_OF_TYPE, Topic
+from services.common.gc_tuning import THRESHOLDS, tune_gc
+from services.common.logs import configure
 from services.common.settings import Settings
 from services.scheduler.app import planning_config
 from services.scheduler.domain.planning import build_instance
@@ -215,6 +222,40 @@ async def part_f(centres: int = 50, per_centre: int = 2000) -> dict[str, Any]:
     }
 
 
+def _part_in_child(part: str, tuned: bool, results: Any) -> None:
+    configure("WARNING", "console")
+    if tuned:
+        tune_gc()  # as `reslot scheduler` starts
+    results.put(asyncio.run(part_e() if part == "e" else part_f()))
+
+
+def as_a_scheduler(part: str, tuned: bool = True) -> dict[str, Any]:
+    """Part `part` ("e" or "f") in a fresh interpreter, as a `reslot scheduler` process runs
+    it: with the pace of garbage collection it sets at start (services/common/gc_tuning.py),
+    or CPython's default (`tuned=False`). Never after other parts in one heap, which slowed
+    a second run of (f) by a fifth."""
+    context = mp.get_context("spawn")
+    results = context.Queue()
+    child = context.Process(target=_part_in_child, args=(part, tuned, results))
+    child.start()
+    try:
+        found: dict[str, Any] = results.get(True, 900)
+    finally:
+        child.join(60)
+    return found
+
+
+def part_f_beside_default_gc() -> dict[str, Any]:
+    """(f) as the scheduler runs it, and beside it the same with CPython's default pace of
+    garbage collection (the baseline of gc_tuning.py's figures)."""
+    tuned = as_a_scheduler("f")
+    default = as_a_scheduler("f", tuned=False)
+    tuned["default_gc"] = {k: default[k] for k in (
+        "total_s", "plan_and_events_s", "store_write_s", "outbox_read_s", "solve_total_ms")}
+    tuned["gc_thresholds"] = list(THRESHOLDS)
+    return tuned
+
+
 def _solver_alone(rig: Rig, names: list[str], config: Any) -> float:
     """The same 50 first plans, solver only: the outage's instances rebuilt from the
     stored bookings' original slots (a fresh fold would only repeat the setup)."""
@@ -251,7 +292,10 @@ def print_f(f: dict[str, Any]) -> None:
                   f["notifications"], f["total_s"], f["solve_total_ms"],
                   " / ".join(str(x) for x in f["solve_ms_min_median_max"])],
                  ["baseline: solver alone", f["displaced"], None, None, None,
-                  f["baseline_solver_alone_s"], None, None]]))
+                  f["baseline_solver_alone_s"], None, None],
+                 *([["same, CPython's default GC pace", f["displaced"], None, None, None,
+                     f["default_gc"]["total_s"], f["default_gc"]["solve_total_ms"], None]]
+                   if "default_gc" in f else [])]))
     print(f"  of which: routing {f['route_s']} s, fold + plans + output events "
           f"{f['plan_and_events_s']} s, store write {f['store_write_s']} s, outbox read "
           f"(the relay's part) {f['outbox_read_s']} s")
@@ -264,9 +308,9 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, Any] = {}
     if "e" in args.parts:
-        print_e(results.setdefault("e", asyncio.run(part_e())))
+        print_e(results.setdefault("e", as_a_scheduler("e")))
     if "f" in args.parts:
-        print_f(results.setdefault("f", asyncio.run(part_f())))
+        print_f(results.setdefault("f", part_f_beside_default_gc()))
     print(json.dumps(results, default=str))
 
 

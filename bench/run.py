@@ -184,7 +184,7 @@ def targets(results: dict[str, Any]) -> list[list[Any]]:
 def part_e() -> dict[str, Any]:
     from bench import replan
 
-    e = asyncio.run(replan.part_e())
+    e = replan.as_a_scheduler("e")
     replan.print_e(e)
     return e
 
@@ -192,7 +192,7 @@ def part_e() -> dict[str, Any]:
 def part_f() -> dict[str, Any]:
     from bench import replan
 
-    f = asyncio.run(replan.part_f())
+    f = replan.part_f_beside_default_gc()
     replan.print_f(f)
     return f
 

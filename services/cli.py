@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from services.common import tracing
+from services.common.gc_tuning import tune_gc
 from services.common.local_broker import start_broker
 from services.common.logs import configure
 from services.common.settings import Settings
@@ -262,6 +263,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    tune_gc()
     settings = Settings()
     fmt = "console" if args.command in ("dev", "broker", "publish", "plan") else "json"
     configure(settings.log_level, settings.log_format if fmt == "json" else fmt)
