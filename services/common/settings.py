@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         default=None, description="Comma-separated HMAC secrets of reply links: the first "
                                   "signs, all verify (rotation). Unset: messages carry no link.")
     link_days_after_slot: int = Field(default=1, ge=0, description="A link works until then.")
+    reply_dedupe_days: int = Field(
+        default=30, ge=1,
+        description="Scheduler: how long the id of a folded reply or operator's act is kept, "
+                    "so that a copy of it (a redelivery, a replay) changes nothing; keep it "
+                    "longer than the retention of visa.replies.v1.")
     console_token: SecretStr | None = Field(
         default=None, description="Bearer token (or login password) of the operations console.")
     console_users: SecretStr | None = Field(

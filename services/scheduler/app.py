@@ -62,7 +62,8 @@ def planning_config(settings: Settings) -> PlanningConfig:
     secrets = settings.link_secret_list()
     replies = ReplyPolicy(settings.reply_window_h, settings.reply_before_slot_h,
                           settings.in_review, secrets[0] if secrets else None,
-                          settings.public_url, settings.link_days_after_slot)
+                          settings.public_url, settings.link_days_after_slot,
+                          settings.reply_dedupe_days)
     return PlanningConfig(policy, params, solve, settings.default_slot_min,
                           waiting_horizon_days=settings.waiting_horizon_days,
                           restore_notice_min=settings.restore_notice_min,

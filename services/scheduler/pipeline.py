@@ -127,7 +127,8 @@ class Pipeline:
         if not centres:
             return None
         self._refresh()
-        self._centres.update(await self.store.load_centres(set(centres) - self._centres.keys()))
+        self._centres.update(await self.store.load_centres(set(centres) - self._centres.keys(),
+                                                           self._folded_since()))
         try:
             result, rows = await asyncio.to_thread(self._expire, centres, now, fence)
         except BaseException:
@@ -181,12 +182,16 @@ class Pipeline:
             if p.origin is not None:
                 internal.add((p.record.topic, p.record.partition))
         missing = centres - self._centres.keys()
-        self._centres.update(await self.store.load_centres(missing))
+        self._centres.update(await self.store.load_centres(missing, self._folded_since()))
         unknown_routes = outages - self._routes.keys()
         self._routes.update(await self.store.load_routes(unknown_routes))
         unloaded = internal - self._origins_loaded
         self._origins.update(await self.store.load_origins(unloaded))
         self._origins_loaded |= unloaded
+
+    def _folded_since(self) -> dt.datetime:
+        """Folded replies older than this are not loaded (ReplyPolicy.dedupe_days)."""
+        return self.clock.now() - dt.timedelta(days=self.config.replies.dedupe_days)
 
     def _apply_and_rows(self, parsed: Sequence[Parsed], offsets: Mapping[TopicPartition, int],
                         fence: Mapping[int, int]) -> tuple[BatchResult, BatchRows]:

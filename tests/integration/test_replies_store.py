@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from services.scheduler.store import tables as t
 from services.scheduler.store.sql import SchedulerStore
 from tests.builders import CENTRE, at, ev
-from tests.unit.replying import of_type, offered, ops, reply, run
+from tests.unit.replying import REPLY_TIME, of_type, offered, ops, reply, run
 from tests.unit.test_review_and_ops import REVIEW
 
 TWO = (("b1", at(3, 16)), ("b2", at(3, 17)))
@@ -46,7 +46,10 @@ async def test_offers_outcomes_and_held_messages_round_trip(store_url: str) -> N
         assert sorted(loaded.replies.offers) == ["b1", "b2"]  # b3's was deleted
         assert loaded.replies.held == {}
         assert loaded.replies.held_plans == {}
-        assert loaded.replies.folded == {"a1", "r1", "r2", "r3", "c1"}
+        assert set(loaded.replies.folded) == {"a1", "r1", "r2", "r3", "c1"}
+        recent = await store.load_centres([CENTRE], folded_since=REPLY_TIME + dt.timedelta(1))
+        assert recent[CENTRE].replies.folded == {}  # older than the dedupe window: not loaded
+        assert recent[CENTRE].replies.offers == held.replies.offers  # the rest all is
         assert loaded.decisions == held.decisions
         async with store.engine.connect() as conn:
             outcomes = {r.event_id: (r.offer_id, r.outcome, r.reason) for r in

@@ -3,6 +3,8 @@ infeasible, on a centre whose outage made offers."""
 
 import datetime as dt
 
+from services.scheduler.domain.offers import ReplyPolicy, forget_folded
+from services.scheduler.domain.process import FORGET_EVERY
 from tests.builders import CENTRE, at, booking, ev, outage
 from tests.unit.replying import REPLY_TIME, of_type, offer_of, offered, outcome, reply, run
 
@@ -199,3 +201,24 @@ def test_a_booking_left_unplaced_later_has_no_offer_to_answer() -> None:
     assert "b1" not in state.replies.offers
     refused = run(state, reply("confirmed", state, "b1", "r1", offer_id=first))
     assert of_type(refused, "visa.offer.refused.v1")[0].data.reason == "superseded"
+
+
+def test_folded_ids_older_than_the_window_are_forgotten_the_others_kept() -> None:
+    folded = {"old": REPLY_TIME, "edge": REPLY_TIME + dt.timedelta(days=1),
+              "new": REPLY_TIME + dt.timedelta(days=40)}
+    forget_folded(folded, REPLY_TIME + dt.timedelta(days=1))
+    assert folded == {"edge": REPLY_TIME + dt.timedelta(days=1),
+                      "new": REPLY_TIME + dt.timedelta(days=40)}
+
+
+def test_the_fold_keeps_reply_ids_for_the_dedupe_window_only() -> None:
+    """Not every id ever folded: those of events older than dedupe_days go, now and then."""
+    state, _ = offered(*ONE)
+    run(state, reply("confirmed", state, "b1", "r-first"))
+    later = REPLY_TIME + dt.timedelta(days=ReplyPolicy().dedupe_days + 1)
+    for n in range(FORGET_EVERY - 1):
+        run(state, reply("confirmed", state, "b1", f"r{n}", time=later))
+    assert "r-first" not in state.replies.folded
+    assert len(state.replies.folded) == FORGET_EVERY - 1
+    assert run(state, reply("confirmed", state, "b1", "r7", time=later)) == []  # still a copy
+

@@ -100,6 +100,7 @@ class ReplyPolicy:
     secret: str | None = None  # the signing secret of reply links; None: no links
     public_url: str = "http://127.0.0.1:8080"
     link_days_after_slot: int = 1
+    dedupe_days: int = 30  # how long a folded event's id is kept (settings.reply_dedupe_days)
 
     def reply_by(self, decided: dt.datetime, to_start: dt.datetime) -> dt.datetime:
         """The earlier of `window_h` after the decision and `before_slot_h` before the
@@ -128,7 +129,8 @@ class Replies:
     offers: dict[str, OfferRec] = field(default_factory=dict)  # by booking id
     held: dict[str, HeldNote] = field(default_factory=dict)  # by booking id
     held_plans: dict[str, "PlanSummary"] = field(default_factory=dict)  # awaiting approval
-    folded: set[str] = field(default_factory=set)  # reply and ops event ids applied
+    # Reply and ops event ids applied, with their event times: kept dedupe_days (fold).
+    folded: dict[str, dt.datetime] = field(default_factory=dict)
     dirty_offers: set[str] = field(default_factory=set)  # absent from offers: deleted
     dirty_held: set[str] = field(default_factory=set)  # absent from held: deleted
     plans: list["PlanSummary"] = field(default_factory=list)  # summaries to write again
@@ -166,3 +168,11 @@ class Replies:
         self.plans.clear()
         self.outcomes.clear()
         self.calls.clear()
+
+
+def forget_folded(folded: dict[str, dt.datetime], before: dt.datetime) -> None:
+    """Drop the ids of events from before `before`: a copy of one that old is not expected
+    (ReplyPolicy.dedupe_days), and keeping every id ever folded would grow without end."""
+    for event_id in [e for e, at in folded.items() if at < before]:
+        del folded[event_id]
+

@@ -5,6 +5,7 @@ operators' acts are answered by their own rules (answers.py, operations.py).
 Pure apart from the solver's clock: the same state and events give the same output events.
 """
 
+import datetime as dt
 import time as clock
 from collections.abc import Callable
 from typing import Any
@@ -20,11 +21,14 @@ from services.scheduler.domain.decisions import decide
 from services.scheduler.domain.displacement import conflicts, displaced
 from services.scheduler.domain.fold import Touched, apply, room_noted
 from services.scheduler.domain.living import restore_now, settle_calendar
+from services.scheduler.domain.offers import forget_folded
 from services.scheduler.domain.planning import build_instance
 from services.scheduler.domain.solving import PlanningConfig, Solver, valid_plan
 from services.scheduler.domain.state import BatchNotes, CentreState, PlanSummary, SlotKey
 
 __all__ = ["PlanningConfig", "Solver", "process", "settle"]
+
+FORGET_EVERY = 1024  # folded ids between two looks for those past ReplyPolicy.dedupe_days
 
 Answer = Callable[[CentreState, CloudEvent[Any], PlanningConfig],
                   tuple[list[CloudEvent[Any]], set[SlotKey]]]
@@ -77,9 +81,12 @@ def _answer(state: CentreState, event: CloudEvent[Any], answer: Answer,
     """A reply or an operator's act: once per event id (a double click, a retry or a
     replay publishes the same id, and changes nothing more)."""
     _note(state, event, Touched())
-    if event.id in state.replies.folded:
+    folded = state.replies.folded
+    if event.id in folded:
         return []
-    state.replies.folded.add(event.id)
+    folded[event.id] = event.time
+    if len(folded) % FORGET_EVERY == 0:  # a scan now and then: amortised, nothing per event
+        forget_folded(folded, event.time - dt.timedelta(days=config.replies.dedupe_days))
     state.batch.pending = None
     out, slots = answer(state, event, config)
     state.batch.slots |= slots

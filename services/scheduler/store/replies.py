@@ -85,8 +85,10 @@ def replies_rows(states: Sequence[CentreState]) -> tuple[dict[str, list[Row]], D
     return rows, deletes
 
 
-async def load_replies(conn: AsyncConnection, states: dict[str, CentreState]) -> None:
-    """Offers, held messages, folded event ids and held plans of the centres in `states`."""
+async def load_replies(conn: AsyncConnection, states: dict[str, CentreState],
+                       folded_since: dt.datetime | None = None) -> None:
+    """Offers, held messages, folded event ids (of events since `folded_since`, if given)
+    and held plans of the centres in `states`."""
     ids = sorted(states)
     query = sa.select(t.offers).where(t.offers.c.centre_id.in_(ids))
     for r in await conn.execute(query):
@@ -95,10 +97,12 @@ async def load_replies(conn: AsyncConnection, states: dict[str, CentreState]) ->
     for r in await conn.execute(query):
         data = NotificationRequested.model_validate_json(r.notification)
         states[r.centre_id].replies.held[r.booking_id] = HeldNote(r.plan_id, data)
-    query = sa.select(t.reply_outcomes.c.centre_id, t.reply_outcomes.c.event_id).where(
-        t.reply_outcomes.c.centre_id.in_(ids))
+    o = t.reply_outcomes.c
+    query = sa.select(o.centre_id, o.event_id, o.at).where(o.centre_id.in_(ids))
+    if folded_since is not None:  # UTC ISO text (codec.ts): compared as text, in order
+        query = query.where(o.at >= ts(folded_since))
     for r in await conn.execute(query):
-        states[r.centre_id].replies.folded.add(r.event_id)
+        states[r.centre_id].replies.folded[r.event_id] = parse_ts(r.at)
     query = sa.select(t.plans.c.centre_id, t.plans.c.summary).where(
         t.plans.c.centre_id.in_(ids), t.plans.c.summary.like('%"held": true%'))
     for r in await conn.execute(query):

@@ -120,7 +120,9 @@ class SchedulerStore:
                 if (r.topic, r.partition) in wanted
             }
 
-    async def load_centres(self, centre_ids: Iterable[str]) -> dict[str, CentreState]:
+    async def load_centres(self, centre_ids: Iterable[str],
+                           folded_since: dt.datetime | None = None) -> dict[str, CentreState]:
+        """The centres' whole state; of the replies folded, those since `folded_since`."""
         ids = sorted(set(centre_ids))
         states = {c: codec.empty(c) for c in ids}
         if not ids:
@@ -144,7 +146,7 @@ class SchedulerStore:
                 key = codec.slot_key(r.service, r.start)
                 states[r.centre_id].conflicts[key] = (r.capacity, r.booked)
             await load_calendar(conn, states)
-            await load_replies(conn, states)
+            await load_replies(conn, states, folded_since)
         for state in states.values():
             state.reindex()
         return states
