@@ -18,12 +18,11 @@ import statistics
 import time
 from typing import Any
 
+from bench.fresh import start_as_a_scheduler
 from bench.replan import OUTAGE, PORTAL_TARGET_S, Rig, calendar, outage
 from bench.report import table
 from bench.stores import fresh_postgres
 from schemas.topics import Topic
-from services.common.gc_tuning import tune_gc
-from services.common.logs import configure
 from services.common.settings import Settings
 from services.scheduler.app import planning_config
 from services.scheduler.ownership import Ownership
@@ -64,8 +63,7 @@ async def _instance(index: int, instances: int, names: list[str], everyone: list
 
 def _process(index: int, instances: int, names: list[str], everyone: list[str], url: str,
              start: Any, results: Any) -> None:
-    configure("WARNING", "console")  # a fresh interpreter: as bench.run has it
-    tune_gc()  # as `reslot scheduler` starts
+    start_as_a_scheduler()
     results.put(asyncio.run(_instance(index, instances, names, everyone, url, start)))
 
 

@@ -11,7 +11,7 @@
     the same outage with CPython's default pace of garbage collection.
 
 Each runs in a fresh interpreter standing for a `reslot scheduler` process, with the pace
-of garbage collection it sets at start (services/common/gc_tuning.py).
+of garbage collection it sets at start (bench/fresh.py, services/common/gc_tuning.py).
 
 Publishing from the outbox to Kafka is not in these figures (the relay publishes batched at
 ~58k events/s here, DESIGN.md; part (c) of bench.run measures it end to end).
@@ -20,12 +20,8 @@ Publishing from the outbox to Kafka is not in these figures (the relay publishes
 """
 
 import argparse
-import asyncio
-import contextlib
 import datetime as dt
 import json
-import multiprocessing as mp
-import queue
 import statistics
 import tempfile
 import time
@@ -35,8 +31,6 @@ from typing import Any
 
 from bench.report import table
 from schemas.topics import TOPIC_OF_TYPE, Topic
-from services.common.gc_tuning import THRESHOLDS, tune_gc
-from services.common.logs import configure
 from services.common.settings import Settings
 from services.scheduler.app import planning_config
 from services.scheduler.domain.planning import build_instance
@@ -224,47 +218,6 @@ async def part_f(centres: int = 50, per_centre: int = 2000) -> dict[str, Any]:
     }
 
 
-def _part_in_child(part: str, tuned: bool, results: Any) -> None:
-    configure("WARNING", "console")
-    if tuned:
-        tune_gc()  # as `reslot scheduler` starts
-    results.put(asyncio.run({"e": part_e, "f": part_f}[part]()))
-
-
-def as_a_scheduler(part: str, tuned: bool = True) -> dict[str, Any]:
-    """Part `part` ("e" or "f") in a fresh interpreter, as a `reslot scheduler` process runs
-    it: with the pace of garbage collection it sets at start (services/common/gc_tuning.py),
-    or CPython's default (`tuned=False`). Never after other parts in one heap, which slowed
-    a second run of (f) by a fifth."""
-    if part not in ("e", "f"):
-        raise ValueError(f"no part ({part}) runs as a scheduler")
-    context = mp.get_context("spawn")
-    results = context.Queue()
-    child = context.Process(target=_part_in_child, args=(part, tuned, results))
-    child.start()
-    try:
-        while True:  # its result, or its end: a child that died says so now, not in 15 min
-            with contextlib.suppress(queue.Empty):
-                found: dict[str, Any] = results.get(True, 1.0)
-                return found
-            if not child.is_alive():
-                raise RuntimeError(f"part ({part}) ended with exit code {child.exitcode} "
-                                   f"and no result")
-    finally:
-        child.join(60)
-
-
-def part_f_beside_default_gc() -> dict[str, Any]:
-    """(f) as the scheduler runs it, and beside it the same with CPython's default pace of
-    garbage collection (the baseline of gc_tuning.py's figures)."""
-    tuned = as_a_scheduler("f")
-    default = as_a_scheduler("f", tuned=False)
-    tuned["default_gc"] = {k: default[k] for k in (
-        "total_s", "plan_and_events_s", "store_write_s", "outbox_read_s", "solve_total_ms")}
-    tuned["gc_thresholds"] = list(THRESHOLDS)
-    return tuned
-
-
 def _solver_alone(rig: Rig, names: list[str], config: Any) -> float:
     """The same 50 first plans, solver only: the outage's instances rebuilt from the
     stored bookings' original slots (a fresh fold would only repeat the setup)."""
@@ -316,6 +269,8 @@ def main() -> None:
     parser.add_argument("--parts", default="ef")
     args = parser.parse_args()
     results: dict[str, Any] = {}
+    from bench.fresh import as_a_scheduler, part_f_beside_default_gc  # it imports this
+
     if "e" in args.parts:
         print_e(results.setdefault("e", as_a_scheduler("e")))
     if "f" in args.parts:

@@ -1,0 +1,62 @@
+"""Parts (e) and (f) of the bench (bench/replan.py), each in a fresh interpreter standing for
+a `reslot scheduler` process: with the pace of garbage collection it sets at start
+(services/common/gc_tuning.py), or, as the baseline of (f), CPython's default. Never after
+other parts in one heap, which slowed a second run of (f) by a fifth."""
+
+import asyncio
+import contextlib
+import multiprocessing as mp
+import queue
+from typing import Any
+
+from bench.replan import part_e, part_f
+from services.common.gc_tuning import THRESHOLDS, tune_gc
+from services.common.logs import configure
+
+
+def start_as_a_scheduler(tuned: bool = True) -> None:
+    """What a fresh interpreter standing for `reslot scheduler` sets first: the bench's
+    logging, and (`tuned`) the pace of garbage collection the command sets."""
+    configure("WARNING", "console")
+    if tuned:
+        tune_gc()
+
+
+def _part_in_child(part: str, tuned: bool, results: Any) -> None:
+    start_as_a_scheduler(tuned)
+    run = part_e if part == "e" else part_f
+    results.put(asyncio.run(run()))
+
+
+def as_a_scheduler(part: str, tuned: bool = True) -> dict[str, Any]:
+    """Part `part` ("e" or "f") in a fresh interpreter, as a `reslot scheduler` process runs
+    it: with the pace of garbage collection it sets at start (services/common/gc_tuning.py),
+    or CPython's default (`tuned=False`). Never after other parts in one heap, which slowed
+    a second run of (f) by a fifth."""
+    if part not in ("e", "f"):
+        raise ValueError(f"no part ({part}) runs as a scheduler")
+    context = mp.get_context("spawn")
+    results = context.Queue()
+    child = context.Process(target=_part_in_child, args=(part, tuned, results))
+    child.start()
+    try:
+        while True:  # its result, or its end: a child that died says so now, not in 15 min
+            with contextlib.suppress(queue.Empty):
+                found: dict[str, Any] = results.get(True, 1.0)
+                return found
+            if not child.is_alive():
+                raise RuntimeError(f"part ({part}) ended with exit code {child.exitcode} "
+                                   f"and no result")
+    finally:
+        child.join(60)
+
+
+def part_f_beside_default_gc() -> dict[str, Any]:
+    """(f) as the scheduler runs it, and beside it the same with CPython's default pace of
+    garbage collection (the baseline of gc_tuning.py's figures)."""
+    tuned = as_a_scheduler("f")
+    default = as_a_scheduler("f", tuned=False)
+    tuned["default_gc"] = {k: default[k] for k in (
+        "total_s", "plan_and_events_s", "store_write_s", "outbox_read_s", "solve_total_ms")}
+    tuned["gc_thresholds"] = list(THRESHOLDS)
+    return tuned
