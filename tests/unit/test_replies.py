@@ -3,7 +3,7 @@ infeasible, on a centre whose outage made offers."""
 
 import datetime as dt
 
-from services.scheduler.domain.offers import ReplyPolicy, forget_folded
+from services.scheduler.domain.offers import ReplyPolicy, folded_cut, forget_folded
 from services.scheduler.domain.process import FORGET_EVERY
 from tests.builders import CENTRE, at, booking, ev, outage
 from tests.unit.replying import REPLY_TIME, of_type, offer_of, offered, outcome, reply, run
@@ -209,6 +209,26 @@ def test_folded_ids_older_than_the_window_are_forgotten_the_others_kept() -> Non
     forget_folded(folded, REPLY_TIME + dt.timedelta(days=1))
     assert folded == {"edge": REPLY_TIME + dt.timedelta(days=1),
                       "new": REPLY_TIME + dt.timedelta(days=40)}
+
+
+def test_the_cut_is_timed_by_the_oldest_of_the_latest_folds() -> None:
+    days = dt.timedelta(days=30)
+    folded = {"a": REPLY_TIME, "b": REPLY_TIME + days * 3, "c": REPLY_TIME + days * 2}
+    assert folded_cut(folded, 2, 30) == REPLY_TIME + days  # min of c and b, less 30 days
+    assert folded_cut(folded, 3, 30) == REPLY_TIME - days
+    assert folded_cut({}, 2, 30) is None
+
+
+def test_one_reply_stamped_far_in_the_future_does_not_empty_the_fold() -> None:
+    """Its time alone would put the cut years ahead, and a copy of a reply folded a minute
+    ago would have been folded once more."""
+    state, _ = offered(*ONE)
+    for n in range(FORGET_EVERY - 1):
+        run(state, reply("confirmed", state, "b1", f"r{n}"))
+    stray = REPLY_TIME.replace(year=REPLY_TIME.year + 50)
+    run(state, reply("confirmed", state, "b1", "r-stray", time=stray))
+    assert len(state.replies.folded) == FORGET_EVERY  # the pruning ran, and kept them all
+    assert run(state, reply("confirmed", state, "b1", "r5")) == []  # still a copy
 
 
 def test_the_fold_keeps_reply_ids_for_the_dedupe_window_only() -> None:

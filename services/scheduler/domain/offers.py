@@ -8,6 +8,7 @@ logged. The web front reads these rows; only the scheduler's fold writes them.
 """
 
 import datetime as dt
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -176,3 +177,11 @@ def forget_folded(folded: dict[str, dt.datetime], before: dt.datetime) -> None:
     for event_id in [e for e, at in folded.items() if at < before]:
         del folded[event_id]
 
+
+def folded_cut(folded: dict[str, dt.datetime], latest: int, days: int) -> dt.datetime | None:
+    """Where forget_folded cuts: `days` before the OLDEST of the `latest` ids folded last
+    (insertion order), not before the newest reply's time. One reply stamped far in the
+    future would otherwise empty the list, and a later copy of a recent reply would be
+    folded twice; the cut only moves once `latest` folds in a row are that new."""
+    recent = list(itertools.islice(reversed(folded.values()), latest))
+    return min(recent) - dt.timedelta(days=days) if recent else None

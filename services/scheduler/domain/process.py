@@ -5,7 +5,6 @@ operators' acts are answered by their own rules (answers.py, operations.py).
 Pure apart from the solver's clock: the same state and events give the same output events.
 """
 
-import datetime as dt
 import time as clock
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +20,7 @@ from services.scheduler.domain.decisions import decide
 from services.scheduler.domain.displacement import conflicts, displaced
 from services.scheduler.domain.fold import Touched, apply, room_noted
 from services.scheduler.domain.living import restore_now, settle_calendar
-from services.scheduler.domain.offers import forget_folded
+from services.scheduler.domain.offers import folded_cut, forget_folded
 from services.scheduler.domain.planning import build_instance
 from services.scheduler.domain.solving import PlanningConfig, Solver, valid_plan
 from services.scheduler.domain.state import BatchNotes, CentreState, PlanSummary, SlotKey
@@ -86,7 +85,9 @@ def _answer(state: CentreState, event: CloudEvent[Any], answer: Answer,
         return []
     folded[event.id] = event.time
     if len(folded) % FORGET_EVERY == 0:  # a scan now and then: amortised, nothing per event
-        forget_folded(folded, event.time - dt.timedelta(days=config.replies.dedupe_days))
+        cut = folded_cut(folded, FORGET_EVERY // 2, config.replies.dedupe_days)
+        if cut is not None:
+            forget_folded(folded, cut)
     state.batch.pending = None
     out, slots = answer(state, event, config)
     state.batch.slots |= slots
