@@ -1,6 +1,7 @@
 """Parts (e) and (f) of the bench (bench/replan.py), each in a fresh interpreter standing for
 a `reslot scheduler` process: with the pace of garbage collection it sets at start
-(services/common/gc_tuning.py), or, as the baseline of (f), CPython's default. Never after
+and the hand-over of the GIL (services/common/runtime.py, tune_scheduler), or, as the
+baseline of (f), CPython's default. Never after
 other parts in one heap, which slowed a second run of (f) by a fifth."""
 
 import asyncio
@@ -10,16 +11,16 @@ import queue
 from typing import Any
 
 from bench.replan import part_e, part_f
-from services.common.gc_tuning import THRESHOLDS, tune_gc
 from services.common.logs import configure
+from services.common.runtime import tune_scheduler
 
 
 def start_as_a_scheduler(tuned: bool = True) -> None:
     """What a fresh interpreter standing for `reslot scheduler` sets first: the bench's
-    logging, and (`tuned`) the pace of garbage collection the command sets."""
+    logging, and (`tuned`) what the scheduler sets when it starts (tune_scheduler)."""
     configure("WARNING", "console")
     if tuned:
-        tune_gc()
+        tune_scheduler()
 
 
 def _part_in_child(part: str, tuned: bool, results: Any) -> None:
@@ -30,7 +31,7 @@ def _part_in_child(part: str, tuned: bool, results: Any) -> None:
 
 def as_a_scheduler(part: str, tuned: bool = True) -> dict[str, Any]:
     """Part `part` ("e" or "f") in a fresh interpreter, as a `reslot scheduler` process runs
-    it: with the pace of garbage collection it sets at start (services/common/gc_tuning.py),
+    it: with what it sets at start (services/common/runtime.py, tune_scheduler),
     or CPython's default (`tuned=False`). Never after other parts in one heap, which slowed
     a second run of (f) by a fifth."""
     if part not in ("e", "f"):
@@ -53,10 +54,11 @@ def as_a_scheduler(part: str, tuned: bool = True) -> dict[str, Any]:
 
 def part_f_beside_default_gc() -> dict[str, Any]:
     """(f) as the scheduler runs it, and beside it the same with CPython's default pace of
-    garbage collection (the baseline of gc_tuning.py's figures)."""
+    garbage collection (the baseline of runtime.py's figures)."""
     tuned = as_a_scheduler("f")
     default = as_a_scheduler("f", tuned=False)
     tuned["default_gc"] = {k: default[k] for k in (
-        "total_s", "plan_and_events_s", "store_write_s", "outbox_read_s", "solve_total_ms")}
-    tuned["gc_thresholds"] = list(THRESHOLDS)
+        "total_s", "plan_and_events_s", "store_write_s", "outbox_read_s", "solve_total_ms",
+        "full_collections")}
+    tuned["gc_thresholds"] = list(tuned.pop("thresholds"))
     return tuned

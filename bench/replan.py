@@ -11,7 +11,8 @@
     the same outage with CPython's default pace of garbage collection.
 
 Each runs in a fresh interpreter standing for a `reslot scheduler` process, with the pace
-of garbage collection it sets at start (bench/fresh.py, services/common/gc_tuning.py).
+of garbage collection it sets at start (bench/fresh.py, services/common/runtime.py), and
+the in-memory calendars frozen after each batch, as its consumer does (keep_long_lived).
 
 Publishing from the outbox to Kafka is not in these figures (the relay publishes batched at
 ~58k events/s here, DESIGN.md; part (c) of bench.run measures it end to end).
@@ -21,6 +22,7 @@ Publishing from the outbox to Kafka is not in these figures (the relay publishes
 
 import argparse
 import datetime as dt
+import gc
 import json
 import statistics
 import tempfile
@@ -29,8 +31,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench.collector import full_collections
 from bench.report import table
 from schemas.topics import TOPIC_OF_TYPE, Topic
+from services.common.runtime import keep_long_lived
 from services.common.settings import Settings
 from services.scheduler.app import planning_config
 from services.scheduler.domain.planning import build_instance
@@ -122,6 +126,7 @@ class Rig:
         records = self.records(events, topic)
         for i in range(0, len(records), batch):
             await self.pipeline.handle(records[i:i + batch])
+            keep_long_lived()  # as the consumer does once a batch is in the cache
 
     async def drain(self) -> list[Any]:
         rows = []
@@ -185,17 +190,19 @@ async def part_f(centres: int = 50, per_centre: int = 2000) -> dict[str, Any]:
         rig = await _rig(tmp, "portal")
         for name in names:  # room for about half: the other half waits
             await rig.feed(list(calendar(name, per_centre, per_centre // 2)))
-        started = time.perf_counter()
-        await rig.feed([outage(names)], Topic.OUTAGES)
-        routed = [json.loads(r.value) for r in await rig.drain()]
-        records = rig.records(routed, Topic.OUTAGES_BY_CENTRE)
-        applied = time.perf_counter()
-        prepared = await rig.pipeline.prepare(records)
-        planned = time.perf_counter()
-        await rig.pipeline.commit(prepared)
-        committed = time.perf_counter()
-        rows = await rig.drain()
-        drained = time.perf_counter()
+        with full_collections() as full:
+            started = time.perf_counter()
+            await rig.feed([outage(names)], Topic.OUTAGES)
+            routed = [json.loads(r.value) for r in await rig.drain()]
+            records = rig.records(routed, Topic.OUTAGES_BY_CENTRE)
+            applied = time.perf_counter()
+            prepared = await rig.pipeline.prepare(records)
+            planned = time.perf_counter()
+            await rig.pipeline.commit(prepared)
+            keep_long_lived()
+            committed = time.perf_counter()
+            rows = await rig.drain()
+            drained = time.perf_counter()
         total_s = drained - started
         plans = [p for p in rig.pipeline.recent_plans if p.outage_id == OUTAGE]
         solve_ms = [p.solve_ms for p in plans]
@@ -214,6 +221,7 @@ async def part_f(centres: int = 50, per_centre: int = 2000) -> dict[str, Any]:
         "solve_ms_min_median_max": [min(solve_ms), statistics.median(solve_ms), max(solve_ms)],
         "per_centre_solve_ms": {p.centre_id: p.solve_ms for p in plans},
         "baseline_solver_alone_s": round(solver_s, 3),
+        "thresholds": gc.get_threshold(), "full_collections": len(full),
         "target_s": PORTAL_TARGET_S, "met": total_s <= PORTAL_TARGET_S,
     }
 
@@ -261,6 +269,10 @@ def print_f(f: dict[str, Any]) -> None:
     print(f"  of which: routing {f['route_s']} s, fold + plans + output events "
           f"{f['plan_and_events_s']} s, store write {f['store_write_s']} s, outbox read "
           f"(the relay's part) {f['outbox_read_s']} s")
+    if "full_collections" in f:
+        default = f.get("default_gc", {}).get("full_collections", "-")
+        print(f"  full garbage collections meanwhile: {f['full_collections']} with the "
+              f"scheduler's pace {f.get('gc_thresholds')}, {default} with CPython's default")
     print("  per-centre solve ms:", json.dumps(f["per_centre_solve_ms"]))
 
 

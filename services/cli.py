@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from services.common import tracing
-from services.common.gc_tuning import tune_gc
 from services.common.local_broker import start_broker
 from services.common.logs import configure
+from services.common.runtime import tune_gc
 from services.common.settings import Settings
 
 log = logging.getLogger("reslot")

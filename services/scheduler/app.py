@@ -21,7 +21,7 @@ from schemas.topics import INPUT_TOPICS, Topic
 from services.common.clock import Clock, SystemClock
 from services.common.kafka import SESSION, client_options, ensure_topics, make_producer
 from services.common.metrics import Metrics
-from services.common.runtime import BATCHED_YOUNG, responsive_threads, tune_gc
+from services.common.runtime import tune_scheduler
 from services.common.settings import Settings
 from services.scheduler.consumer import GROUP, Applier, Writer
 from services.scheduler.domain.offers import ReplyPolicy
@@ -159,8 +159,7 @@ class SchedulerApp:
 
     async def start(self) -> None:
         """Topics, tables, producer, consumer (joins the group), relay and fetch loop."""
-        tune_gc(young=BATCHED_YOUNG)
-        responsive_threads()  # a lane's long plan in its thread delays the others less
+        tune_scheduler()  # a lane's long plan in its thread delays the others less
         try:
             await ensure_topics(self.settings)
             await self.store.create_tables()
