@@ -153,7 +153,10 @@ async def play(r: Rig, scenario: OutageScenario, timeout_s: float = 300.0) -> di
             plan_at = await _until(watch, 1, (PLAN,), r.alive)
             plan = watch.bodies[PLAN][0]["data"]
             notes_at = await _until(watch, plan["displaced"], (REQUESTED,), r.alive)
+            cpu_then, reported_then = _notifier_cpu_s(r), watch.count(*STATUS)
             status_at = await _until(watch, CHANNELS * plan["displaced"], STATUS, r.alive)
+            cpu_per_delivery = (_notifier_cpu_s(r) - cpu_then) / max(
+                1, CHANNELS * plan["displaced"] - reported_then)
     finally:
         await watch.stop()
         await reader.close()
@@ -167,9 +170,16 @@ async def play(r: Rig, scenario: OutageScenario, timeout_s: float = 300.0) -> di
         "to_last_notification_requested_s": notes_at - started,
         "to_last_status_s": status_at - started,
         "deliveries_per_s": CHANNELS * plan["displaced"] / (status_at - notes_at),
+        "notifier_cpu_ms_per_delivery": round(1000 * cpu_per_delivery, 3),
         "status_events": sum(counts[t] for t in STATUS),
         "delivered": counts[STATUS[0]], "failed": counts[STATUS[1]],
     }
+
+
+def _notifier_cpu_s(r: Rig) -> float:
+    """CPU seconds the notifier has used so far (0 where it runs elsewhere)."""
+    child = r.children.get("notifier")
+    return proc_status(child.pid)["cpu_s"] if child is not None else 0.0
 
 
 async def _until(watch: TopicWatch, expected: int, types: tuple[str, ...],

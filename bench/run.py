@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import processes
-from bench.machine import load_average, machine_info
+from bench.machine import load_average, machine_info, pace_comparison, pace_s
 from bench.report import dict_table, table
 from services.common.logs import configure
 
@@ -96,9 +96,10 @@ def part_c(sizes: list[int]) -> dict[str, Any]:
     # interval, each at half the rate of the reports.
     print(table("(c) the notifier's own capacity, rate limits lifted, next to the previous "
                 "bench/results.json (target per channel: 10 x the default provider limits)",
-                ["displaced", "deliveries/s", "before", "e-mail/s", "target", "SMS/s",
-                 "target"],
+                ["displaced", "deliveries/s", "before", "notifier CPU ms/delivery",
+                 "e-mail/s", "target", "SMS/s", "target"],
                 [[x["displaced"], x["deliveries_per_s"], before.get(x["displaced"]),
+                  x["notifier_cpu_ms_per_delivery"],
                   x["deliveries_per_s"] / 2, DELIVERY_TARGETS["email"],
                   x["deliveries_per_s"] / 2, DELIVERY_TARGETS["sms"]] for x in runs]))
     first = next((x for x in runs if x["displaced"] == 1500), None)
@@ -106,6 +107,14 @@ def part_c(sizes: list[int]) -> dict[str, Any]:
             "delivery_targets": DELIVERY_TARGETS,
             "target_met": None if first is None
             else first["to_last_notification_requested_s"] < OUTAGE_TARGET_S}
+
+
+def _previous_machine() -> dict[str, Any]:
+    """The machine of the last written bench/results.json, if any."""
+    try:
+        return dict(json.loads(RESULTS.read_text())["machine"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def _previous_deliveries() -> dict[int, float]:
@@ -236,8 +245,12 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"machine": machine_info()}
     m = results["machine"]
     print(f"Reslot bench on {m['nproc']} x {m['cpu_model']}, {m['ram_gib']} GiB, "
-          f"Python {m['python']}, {m['date']}, load average {m['load_average_at_start']}\n",
+          f"Python {m['python']}, {m['date']}, load average {m['load_average_at_start']}",
           flush=True)
+    before = _previous_machine()
+    print(f"pace: {m['pace_s']} s for the fixed work of bench/machine.py (previous results: "
+          f"{before.get('pace_s', '-')} s on {before.get('cpu_model', '-')}); "
+          f"{pace_comparison(m['pace_s'], before.get('pace_s'))}\n", flush=True)
     parts: dict[str, Callable[[], dict[str, Any]]] = {
         "a": part_a,
         "b": lambda: part_b(args.events),
@@ -257,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     if results["targets"]:
         print(table("targets", ["target", "measured", "wanted", "verdict"], results["targets"]))
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in load_average()]
+    results["machine"]["pace_s_at_end"] = pace_s()
     results["seconds"] = time.perf_counter() - started
     args.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"whole bench: {results['seconds']:.0f} s; load average at end "
