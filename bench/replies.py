@@ -17,26 +17,31 @@ in the past: every offer would be due at once).
 import argparse
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import os
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from bench import processes
-from bench.events import TZ, applicant, centre, event, outage_scenario
 from bench.kafka_io import producer_of, send_all
+from bench.reply_events import (
+    BIG,
+    PARTITIONS,
+    big_centres,
+    confirmation,
+    names_on,
+    reply_centre,
+    reply_outage,
+)
 from bench.report import table
 from bench.stores import fresh_postgres, wait_applied
-from schemas.topics import Topic
-from services.common.ids import derived_id
 from services.common.kafka import Outgoing, ensure_topics
 from services.common.settings import KafkaSettings, Settings
 from services.scheduler.ownership import Ownership
@@ -45,10 +50,6 @@ from services.scheduler.store.sql import SchedulerStore
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_P99_MS = 300.0
-PARTITIONS = 6
-BIG = "dz-alg-01"  # the generated instance's centre id, renamed per big centre
-DAY = dt.datetime.now(TZ).replace(hour=9, minute=0, second=0, microsecond=0) \
-    + dt.timedelta(days=10)
 
 
 def scheduler_env(settings: Settings, lanes: int) -> dict[str, str]:
@@ -58,67 +59,6 @@ def scheduler_env(settings: Settings, lanes: int) -> dict[str, str]:
                 "RESLOT_PARTITIONS": str(PARTITIONS), "RESLOT_LANES": str(lanes),
                 "RESLOT_REPLY_TICK_S": "1000000", "RESLOT_LOG_LEVEL": "WARNING"})
     return env
-
-
-def names_on(partitions: set[int], count: int, prefix: str) -> list[str]:
-    """`count` centre ids whose owner partition is in `partitions`."""
-    owner, names, n = Ownership(PARTITIONS), list[str](), 0
-    while len(names) < count:
-        name = f"{prefix}{n:03d}"
-        if owner.partition_of(name) in partitions:
-            names.append(name)
-        n += 1
-    return names
-
-
-def big_centres(count: int) -> tuple[list[list[Outgoing]], list[Outgoing], int]:
-    """The 20,000 instance as `count` centres on BIG's partition: calendars, outages."""
-    scenario = outage_scenario(20_000, seed=1)
-    owner = Ownership(PARTITIONS)
-    names = names_on({owner.partition_of(BIG)}, count, "dz-big-")
-
-    def renamed(o: Outgoing, name: str) -> Outgoing:
-        value = o.value.replace(f'"{BIG}"'.encode(), f'"{name}"'.encode()) \
-            .replace(b'"bench-outage-', f'"{name}-outage-'.encode())
-        key = name if o.key == BIG else o.key.replace("bench-outage-", f"{name}-outage-")
-        return Outgoing(o.topic, key, value)
-
-    calendars = [[renamed(o, n) for o in scenario.calendar] for n in names]
-    return calendars, [renamed(scenario.outage, n) for n in names], scenario.displaced
-
-
-def reply_centre(name: str, bookings: int) -> Iterator[Outgoing]:
-    """A centre with `bookings` on DAY, a place for each the next day; its outage last."""
-    before = DAY - dt.timedelta(days=5)
-    yield centre(name, before)
-    starts = [DAY + dt.timedelta(minutes=15 * i) for i in range(bookings // 4)]
-    for day, eid in ((0, "d0"), (1, "d1")):
-        yield Outgoing(Topic.CAPACITY, name, event(
-            "visa.slots.published.v1", f"{name}-{eid}", name, before,
-            {"centre_id": name, "service": "short_stay", "slots": [
-                {"start": (s + dt.timedelta(days=day)).isoformat(), "duration_min": 15,
-                 "capacity": 4} for s in starts]}))
-    for n in range(bookings):
-        yield Outgoing(Topic.BOOKINGS, name, event(
-            "visa.booking.created.v1", f"{name}-b{n}", name, before,
-            {"booking_id": f"{name}-b{n}", "centre_id": name, "service": "short_stay",
-             "slot_start": starts[n // 4].isoformat(), "applicant": applicant(n)}))
-
-
-def reply_outage(name: str) -> Outgoing:
-    outage_id = f"{name}-outage"
-    return Outgoing(Topic.OUTAGES, outage_id, event(
-        "visa.outage.declared.v1", outage_id, "", DAY - dt.timedelta(days=4),
-        {"outage_id": outage_id, "centre_ids": [name], "start": DAY.isoformat(),
-         "end": (DAY + dt.timedelta(hours=12)).isoformat(), "reason": "bench"}))
-
-
-def confirmation(centre_id: str, booking_id: str, offer_id: str) -> Outgoing:
-    eid = derived_id("reply", offer_id, "confirmed")
-    return Outgoing(Topic.REPLIES, centre_id, event(
-        "visa.offer.confirmed.v1", eid, centre_id, dt.datetime.now(dt.UTC),
-        {"offer_id": offer_id, "booking_id": booking_id, "centre_id": centre_id,
-         "channel": "web"}))
 
 
 @contextlib.asynccontextmanager
