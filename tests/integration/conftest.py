@@ -34,3 +34,9 @@ async def sms() -> AsyncIterator[SmsSink]:
     sink = await SmsSink(token="s3cret").start()
     yield sink
     await sink.stop()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A notifier store on SQLite in the test's own directory."""
+    return f"sqlite+aiosqlite:///{tmp_path}/notifier.db"
