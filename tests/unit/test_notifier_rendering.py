@@ -5,84 +5,25 @@ Snapshots live in tests/snapshots/notifier/; regenerate them with UPDATE_SNAPSHO
 
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from jinja2 import DictLoader, Environment, StrictUndefined, UndefinedError
 
-from schemas.data import NotificationRequested, Recipient
 from schemas.reasons import MOVED_REASONS, UNPLACED_REASONS
 from services.notifier.domain.request import InvalidRequest
-from services.notifier.domain.segments import MAX_SEGMENTS, sms_size
-from services.notifier.rendering import LANGUAGES, TEMPLATES, RenderedMessage, Renderer
+from services.notifier.rendering import LANGUAGES, TEMPLATES
 from services.notifier.rendering.labels import REASONS, SERVICES
 from services.notifier.rendering.renderer import TEMPLATE_DIR
+from tests.unit.rendering_cases import (
+    CASES,
+    PARTS,
+    RENDERER,
+    render,
+    request,
+    variables,
+)
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "notifier"
-RENDERER = Renderer()
-
-
-REASON = {"appointment_rescheduled": "next_days", "appointment_unplaced": "no_capacity_in_horizon",
-          "appointment_restored": "restored", "reply_link": "next_days",
-          "reply_help": "next_days"}
-# What the reply front will put in messages (issue 13): a signed token makes a long URL.
-REPLY = {
-    "reply_url": "https://rdv.reslot.example/r/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdEf",
-    "reply_by": "2025-12-02T11:30:00+01:00",
-    "reply_code": "K7Q2",
-}
-
-
-def variables(template: str, **overrides: str) -> dict[str, str]:
-    v = {
-        "old_start": "2025-12-03T16:30:00+01:00",
-        "timezone": "Africa/Algiers",
-        "centre_name": "Capago Alger",
-        "centre_address": "Lot 12, rue Ahmed Ouaked, Dely Ibrahim",
-        "centre_city": "Alger",
-        "service": "short_stay",
-        "reason": REASON[template],
-        "booking_id": "BK-2025-000123",
-    }
-    if template != "appointment_unplaced":
-        v["new_start"] = "2025-12-04T09:00:00+01:00"
-    if template == "reply_link":
-        v["reply_url"] = REPLY["reply_url"]
-        v["reply_by"] = REPLY["reply_by"]
-    v.update(overrides)
-    return v
-
-
-def request(template: str, language: str, **overrides: Any) -> NotificationRequested:
-    return NotificationRequested(
-        notification_id="n-1",
-        booking_id="BK-2025-000123",
-        centre_id="capago-alger",
-        template=template,  # type: ignore[arg-type]
-        language=language,  # type: ignore[arg-type]
-        recipient=Recipient(name="Amel Benali", email="amel@example.dz", phone="+213555000111"),
-        variables=overrides.pop("variables", None) or variables(template, **overrides),
-    )
-
-
-def render(template: str, language: str, **overrides: Any) -> RenderedMessage:
-    return RENDERER.render(request(template, language, **overrides))
-
-
-PARTS = {"subject.txt": "subject", "body.txt": "text", "body.html": "html", "sms.txt": "sms"}
-# Every template as the scheduler sends it, and the variants its optional variables make.
-CASES: dict[str, tuple[str, dict[str, str]]] = {
-    **{template: (template, {}) for template in TEMPLATES},
-    "appointment_rescheduled+reply": ("appointment_rescheduled", REPLY),
-    # restored for someone who was waiting: the slot they held is the original one
-    "appointment_restored+waiting": ("appointment_restored",
-                                     {"old_start": "2025-12-04T09:00:00+01:00"}),
-    "appointment_restored+reply": ("appointment_restored", REPLY),
-}
-
-
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("case", CASES)
 def test_rendered_messages_match_their_snapshots(case: str, language: str) -> None:
@@ -220,140 +161,3 @@ def test_a_template_naming_an_unknown_variable_fails_loudly() -> None:
     )
     with pytest.raises(UndefinedError):
         env.get_template("t.txt").render({})
-
-
-REASON_CODES = sorted({code for words in REASONS.values() for code in words} | {"other"})
-SERVICE_CODES = sorted({code for words in SERVICES.values() for code in words} | {"other_service"})
-
-
-# SMS parts at most, Latin script (GSM-7: 160, 153 a part) and Arabic (UCS-2: 70, 67 a part).
-# A personal link (about 70 characters) takes a part of its own.
-MOST_PARTS = {
-    "appointment_rescheduled": (1, 2), "appointment_unplaced": (1, 2),
-    "appointment_restored": (1, 2), "appointment_rescheduled+reply": (2, 3),
-    "appointment_restored+waiting": (1, 2), "appointment_restored+reply": (2, 3),
-    "reply_link": (2, 3), "reply_help": (1, 2),
-}
-
-
-@pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("case", CASES)
-def test_every_sms_fits_three_parts_and_usually_one_or_two(case: str, language: str) -> None:
-    template, overrides = CASES[case]
-    for reason in REASON_CODES:
-        for service in SERVICE_CODES:
-            sms = render(template, language, **{**overrides, "reason": reason,
-                                                 "service": service}).sms
-            size = sms_size(sms)
-            assert 1 <= size.segments <= MAX_SEGMENTS, (template, language, reason, size)
-            # Latin-script SMS stay GSM-7; Arabic is UCS-2.
-            assert size.encoding == ("ucs2" if language == "ar" else "gsm7")
-            assert size.segments <= MOST_PARTS[case][language == "ar"], sms
-            assert "reply_url" not in overrides or overrides["reply_url"] in sms
-
-
-def test_french_letters_outside_gsm7_are_replaced_in_sms_only() -> None:
-    message = render("appointment_unplaced", "fr", old_start="2025-08-14T10:00:00+01:00")
-    assert "août" in message.text
-    assert "aout" in message.sms
-    assert sms_size(message.sms).encoding == "gsm7"
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    template=st.sampled_from(TEMPLATES),
-    language=st.sampled_from(LANGUAGES),
-    centre_name=st.text(min_size=1, max_size=300).filter(str.strip),
-    booking_id=st.text(
-        st.characters(codec="ascii", categories=["L", "N", "Pd"]), min_size=1, max_size=40
-    ),
-)
-def test_any_centre_name_yields_an_sms_of_at_most_three_parts(
-    template: str, language: str, centre_name: str, booking_id: str
-) -> None:
-    message = render(template, language, centre_name=centre_name, booking_id=booking_id)
-    assert message.sms.strip()
-    assert sms_size(message.sms).segments <= MAX_SEGMENTS
-
-
-LINKED = ("appointment_rescheduled", "appointment_restored", "reply_link")
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    template=st.sampled_from(LINKED),
-    language=st.sampled_from(LANGUAGES),
-    centre_name=st.text(min_size=1, max_size=300).filter(str.strip),
-    booking_id=st.text(
-        st.characters(codec="ascii", categories=["L", "N", "Pd"]), min_size=1, max_size=40
-    ),
-)
-def test_the_personal_link_is_never_cut_whatever_the_centre_name(
-    template: str, language: str, centre_name: str, booking_id: str
-) -> None:
-    message = render(template, language, centre_name=centre_name, booking_id=booking_id,
-                     **REPLY)
-    assert REPLY["reply_url"] in message.sms
-    assert sms_size(message.sms).segments <= MAX_SEGMENTS
-
-
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_a_rescheduled_message_carries_the_link_the_deadline_and_the_code(language: str) -> None:
-    message = render("appointment_rescheduled", language, **REPLY)
-    deadline = {"fr": "2 décembre 2025 à 11 h 30", "en": "2 December 2025 at 11:30",
-                "ar": "2 ديسمبر 2025، الساعة 11:30"}[language]
-    for text in (message.text, message.html):
-        assert REPLY["reply_url"] in text
-        assert deadline in text
-        assert "K7Q2" in text
-    assert f'href="{REPLY["reply_url"]}"' in message.html
-    assert "K7Q2" in message.sms
-
-
-def test_each_reply_variable_shows_only_when_given() -> None:
-    plain = render("appointment_rescheduled", "en")
-    linked = render("appointment_rescheduled", "en", reply_url=REPLY["reply_url"])
-    assert "Confirm, choose another time or decline:" in linked.text
-    assert "before" not in linked.sms
-    assert "code" not in linked.sms
-    assert "Confirm" not in plain.text + plain.sms
-    assert "You do not need to do anything" in plain.text
-
-
-def test_restored_says_the_original_appointment_stands_and_what_is_cancelled() -> None:
-    moved = render("appointment_restored", "fr")
-    assert "Votre rendez-vous initial est maintenu" in moved.text
-    assert "Rendez-vous : jeudi 4 décembre 2025 à 9 h 00" in moved.text
-    assert "L'horaire provisoire du mercredi 3 décembre 2025 à 16 h 30 est annulé" in moved.text
-    waiting = render("appointment_restored", "fr", old_start="2025-12-04T09:00:00+01:00")
-    assert "provisoire" not in waiting.text
-    assert "annul" not in waiting.sms
-
-
-@pytest.mark.parametrize(
-    ("overrides", "error"),
-    [({"reply_url": "javascript:alert(1)"}, "reply_url"),
-     ({"reply_url": "https://x.example/r/a b"}, "reply_url"),
-     ({"reply_by": "tomorrow"}, "reply_by"),
-     ({"reply_code": "a code; with spaces"}, "reply_code")],
-)
-def test_a_malformed_reply_variable_is_an_invalid_request(
-    overrides: dict[str, str], error: str
-) -> None:
-    with pytest.raises(InvalidRequest, match=error):
-        render("appointment_rescheduled", "en", **overrides)
-
-
-def test_a_link_message_without_its_link_is_an_invalid_request() -> None:
-    broken = variables("reply_link")
-    del broken["reply_url"]
-    with pytest.raises(InvalidRequest, match="reply_url"):
-        RENDERER.render(request("reply_link", "fr", variables=broken))
-
-
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_the_help_names_the_keywords_of_its_script(language: str) -> None:
-    message = render("reply_help", language)
-    assert all(word in message.text for word in ("1", "OK", "OUI", "نعم", "2"))
-    keywords = {"fr": ("1", "OK", "OUI"), "en": ("1", "OK"), "ar": ("1", "OK", "نعم")}[language]
-    assert all(word in message.sms for word in keywords)
