@@ -6,7 +6,6 @@ Checked in Python (names, labels, ports, probes, security, settings); rendered w
 
 import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,34 +13,21 @@ import yaml
 
 from services.common import settings as settings_module
 from tests.unit.deploy_env import setting_env_names
-
-ROOT = Path(__file__).resolve().parents[2]
-K8S = ROOT / "deploy" / "k8s"
-README = ROOT / "deploy" / "README.md"
-
-# The one Secret the tree references and never defines (deploy/README.md, "Kubernetes").
-SECRET_NAME = "reslot-secrets"
-EXPECTED_REPLICAS = {"reslot-scheduler": 2, "reslot-notifier": 1, "reslot-web": 2}
-EXPECTED_ARGS = {"reslot-scheduler": ["scheduler"], "reslot-notifier": ["notifier"],
-                 "reslot-web": ["web"]}
-
-Manifest = dict[str, Any]
-
-
-def secret_env_names() -> frozenset[str]:
-    """Settings that must come from a Secret: SecretStr fields and database URLs."""
-    module = settings_module
-    names = set()
-    for model in (module.Settings, module.KafkaSettings):
-        prefix = model.model_config["env_prefix"]
-        for field, info in model.model_fields.items():
-            if "SecretStr" in str(info.annotation) or field.endswith("database_url"):
-                names.add(f"{prefix}{field}".upper())
-    return frozenset(names)
-
-
-def manifest_files() -> list[Path]:
-    return sorted(p for p in K8S.iterdir() if p.suffix in (".yaml", ".yml"))
+from tests.unit.k8s_manifests import (
+    EXPECTED_ARGS,
+    EXPECTED_REPLICAS,
+    K8S,
+    README,
+    SECRET_NAME,
+    Manifest,
+    containers,
+    load_manifests,
+    manifest_files,
+    of_kind,
+    pod_specs,
+    secret_env_names,
+    selects,
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,38 +39,7 @@ def kustomization() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def manifests() -> list[Manifest]:
-    docs = []
-    for path in manifest_files():
-        if path.name == "kustomization.yaml":
-            continue
-        docs.extend(doc for doc in yaml.safe_load_all(path.read_text()) if doc)
-    return docs
-
-
-def of_kind(manifests: list[Manifest], kind: str) -> dict[str, Manifest]:
-    return {m["metadata"]["name"]: m for m in manifests if m["kind"] == kind}
-
-
-def pod_specs(manifests: list[Manifest]) -> dict[str, dict[str, Any]]:
-    """Pod templates of every Deployment and Job, by workload name."""
-    return {
-        m["metadata"]["name"]: m["spec"]["template"]["spec"]
-        for m in manifests
-        if m["kind"] in ("Deployment", "Job")
-    }
-
-
-def containers(manifests: list[Manifest]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """(workload, pod spec, container) for every container of every workload."""
-    return [
-        (workload, spec, container)
-        for workload, spec in pod_specs(manifests).items()
-        for container in spec.get("initContainers", []) + spec["containers"]
-    ]
-
-
-def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
-    return bool(selector) and selector.items() <= labels.items()
+    return load_manifests()
 
 
 def test_every_manifest_parses_with_kind_and_name() -> None:
@@ -247,62 +202,6 @@ def test_mounts_name_declared_volumes_and_the_ca_file_is_mounted(
         for key in ("KAFKA_SSL_CAFILE", "KAFKA_SSL_CERTFILE", "KAFKA_SSL_KEYFILE"):
             if key in config["data"]:
                 assert config["data"][key] in mounted_files, f"{workload}: {key} not mounted"
-
-
-def test_resources_requests_and_limits(manifests: list[Manifest]) -> None:
-    for workload, _, container in containers(manifests):
-        resources = container["resources"]
-        for kind in ("requests", "limits"):
-            assert {"cpu", "memory"} <= set(resources[kind]), f"{workload} {kind}"
-
-
-def test_pods_run_non_root_with_a_read_only_root(manifests: list[Manifest]) -> None:
-    for workload, spec, container in containers(manifests):
-        pod = spec["securityContext"]
-        assert pod["runAsNonRoot"] is True, workload
-        assert pod.get("runAsUser", 1) != 0, workload
-        assert pod["seccompProfile"]["type"] == "RuntimeDefault", workload
-        own = container["securityContext"]
-        assert own["readOnlyRootFilesystem"] is True, workload
-        assert own["allowPrivilegeEscalation"] is False, workload
-        assert own["capabilities"]["drop"] == ["ALL"], workload
-        assert own.get("runAsUser", 1) != 0, workload
-        assert spec.get("automountServiceAccountToken") is False, workload
-        writable = {m["mountPath"] for m in container.get("volumeMounts", [])}
-        assert "/tmp" in writable, f"{workload}: nowhere to write with a read-only root"
-
-
-def test_termination_grace_outlasts_the_graceful_timeout(manifests: list[Manifest]) -> None:
-    (config,) = of_kind(manifests, "ConfigMap").values()
-    default = settings_module.Settings.model_fields["graceful_timeout_s"].default
-    timeout = float(config["data"].get("RESLOT_GRACEFUL_TIMEOUT_S", default))
-    for name, deployment in of_kind(manifests, "Deployment").items():
-        grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
-        assert grace > timeout, f"{name}: {grace}s <= RESLOT_GRACEFUL_TIMEOUT_S {timeout}s"
-
-
-def test_one_disruption_budget_per_deployment_that_allows_a_drain(
-    manifests: list[Manifest],
-) -> None:
-    budgets = of_kind(manifests, "PodDisruptionBudget")
-    for name, deployment in of_kind(manifests, "Deployment").items():
-        labels = deployment["spec"]["template"]["metadata"]["labels"]
-        matching = [
-            b for b in budgets.values() if selects(b["spec"]["selector"]["matchLabels"], labels)
-        ]
-        assert len(matching) == 1, f"{name}: {len(matching)} PodDisruptionBudgets"
-        (budget,) = matching
-        replicas = deployment["spec"]["replicas"]
-        if "minAvailable" in budget["spec"]:
-            assert budget["spec"]["minAvailable"] < replicas, f"{name}: a drain would block"
-        else:
-            assert budget["spec"]["maxUnavailable"] >= 1, name
-    for name, budget in budgets.items():
-        selector = budget["spec"]["selector"]["matchLabels"]
-        assert any(
-            selects(selector, d["spec"]["template"]["metadata"]["labels"])
-            for d in of_kind(manifests, "Deployment").values()
-        ), f"PodDisruptionBudget {name} selects no Deployment"
 
 
 def test_services_select_a_deployment_and_target_its_port(manifests: list[Manifest]) -> None:
