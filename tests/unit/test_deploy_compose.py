@@ -5,47 +5,31 @@ against the settings of services/common/settings.py and the other files under de
 """
 
 import re
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
 
 from services.common import settings as settings_module
+from tests.unit.compose_file import (
+    DEPLOY,
+    LONG_RUNNING_APPS,
+    REQUIRED_SERVICES,
+    ROOT,
+    SCHEDULERS,
+    env_of,
+    interpolate,
+    load_compose,
+    ports_of,
+    reslot_services_of,
+    seconds,
+)
 from tests.unit.deploy_env import setting_env_names
-
-ROOT = Path(__file__).resolve().parents[2]
-DEPLOY = ROOT / "deploy"
-COMPOSE_FILE = DEPLOY / "compose.yaml"
-
-REQUIRED_SERVICES = {
-    "kafka",
-    "postgres",
-    "topics",
-    "scheduler-1",
-    "scheduler-2",
-    "notifier",
-    "web",
-    "mailpit",
-    "sms-sink",
-    "prometheus",
-    "grafana",
-}
-SCHEDULERS = ("scheduler-1", "scheduler-2")
-LONG_RUNNING_APPS = (*SCHEDULERS, "notifier", "web")
-
-
-def interpolate(value: str) -> str:
-    """Compose's ${VAR}, ${VAR:-default}, ${VAR:?error} with a stand-in value."""
-    return re.sub(r"\$\{[^}]*\}", "stand-in", value)
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    loaded = yaml.safe_load(COMPOSE_FILE.read_text())
-    assert isinstance(loaded, dict)
-    return loaded
+    return load_compose()
 
 
 @pytest.fixture(scope="module")
@@ -55,35 +39,7 @@ def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def reslot_services(services: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The services that run the Reslot image (built from deploy/Dockerfile)."""
-    return {
-        name: service
-        for name, service in services.items()
-        if str(service.get("image", "")).startswith("reslot:") or "build" in service
-    }
-
-
-def env_of(service: dict[str, Any]) -> dict[str, str]:
-    env = service.get("environment", {})
-    if isinstance(env, list):  # the KEY=VALUE list form
-        env = dict(item.split("=", 1) for item in env)
-    return {key: str(value) for key, value in env.items()}
-
-
-def ports_of(service: dict[str, Any]) -> list[tuple[str, int, int]]:
-    """(host ip, host port, container port) of each short-syntax port mapping."""
-    mappings = []
-    for spec in service.get("ports", []):
-        parts = str(spec).split(":")
-        assert len(parts) == 3, f"{spec!r}: bind to an explicit address, e.g. 127.0.0.1:H:C"
-        mappings.append((parts[0], int(parts[1]), int(parts[2].split("/")[0])))
-    return mappings
-
-
-def seconds(duration: str) -> float:
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)", duration)
-    assert match, f"not a compose duration: {duration!r}"
-    return float(match[1]) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[match[2]]
+    return reslot_services_of(services)
 
 
 def test_setting_names_come_from_the_two_prefixes() -> None:
@@ -315,42 +271,3 @@ def test_named_volumes_are_declared_and_keep_the_state(
     assert targets("postgres")["/var/lib/postgresql/data"] in declared
     assert targets("grafana")["/var/lib/grafana"] in declared
     assert targets("kafka")[env_of(services["kafka"])["KAFKA_LOG_DIRS"]] in declared
-
-
-def test_grafana_is_provisioned_with_the_dashboard(services: dict[str, dict[str, Any]]) -> None:
-    grafana = services["grafana"]
-    mounts = dict(str(v).split(":")[:2] for v in grafana["volumes"])
-    assert mounts["./grafana/provisioning"] == "/etc/grafana/provisioning"
-    dashboard_in_container = mounts["./grafana/reslot.json"]
-    providers = yaml.safe_load(
-        (DEPLOY / "grafana/provisioning/dashboards/reslot.yaml").read_text()
-    )["providers"]
-    paths = {p["options"]["path"] for p in providers}
-    assert str(Path(dashboard_in_container).parent) in paths
-    datasources = yaml.safe_load(
-        (DEPLOY / "grafana/provisioning/datasources/prometheus.yaml").read_text()
-    )["datasources"]
-    assert [d["type"] for d in datasources] == ["prometheus"]
-    assert urlsplit(datasources[0]["url"]).hostname == "prometheus"
-
-
-def test_prometheus_scrapes_every_reslot_service(
-    services: dict[str, dict[str, Any]], reslot_services: dict[str, dict[str, Any]]
-) -> None:
-    mounts = dict(str(v).split(":")[:2] for v in services["prometheus"]["volumes"])
-    config_source = next(s for s, t in mounts.items() if t.endswith("prometheus.yml"))
-    config = yaml.safe_load((DEPLOY / config_source).read_text())
-    for rule_file in config["rule_files"]:
-        in_container = str(Path(mounts[f"./prometheus/{rule_file}"]).parent)
-        assert in_container == str(Path(mounts[config_source]).parent), rule_file
-    targets = {
-        target
-        for job in config["scrape_configs"]
-        if job["job_name"].startswith("reslot-")
-        for static in job["static_configs"]
-        for target in static["targets"]
-    }
-    expected = {
-        f"{name}:{env_of(reslot_services[name])['RESLOT_HTTP_PORT']}" for name in LONG_RUNNING_APPS
-    }
-    assert targets == expected
