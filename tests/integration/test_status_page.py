@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from services.web.app import front_for
-from tests.integration.test_status_api import (
+from tests.integration.status_harness import (
     ALGER,
     ORAN,
     OUTAGE,

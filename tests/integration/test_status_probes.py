@@ -19,7 +19,7 @@ from services.scheduler.store.sql import SchedulerStore, make_engine
 from services.web.app import probe_app
 from services.web.probes import broker_probe, database_probe
 from tests.conftest import eventually
-from tests.integration.test_status_api import serving
+from tests.integration.status_harness import serving
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -33,7 +33,7 @@ from services.scheduler.app import planning_config
 from services.scheduler.dryrun import dry_run
 from services.scheduler.pipeline import Pipeline
 from tests.conftest import eventually
-from tests.integration.test_status_api import (
+from tests.integration.status_harness import (
     ALGER,
     ORAN,
     OUTAGE,

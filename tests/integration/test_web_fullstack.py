@@ -38,7 +38,7 @@ from tests import builders as b
 from tests.conftest import eventually, tables_exist
 from tests.integration.browser import DESKTOP, PHONE, chromium, watch
 from tests.integration.scheduler_harness import running_scheduler
-from tests.integration.test_status_api import consumed, messages_of
+from tests.integration.status_harness import consumed, messages_of
 
 pytestmark = pytest.mark.integration
 ALGER, ORAN = "capago-alger", "capago-oran"

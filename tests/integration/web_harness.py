@@ -19,7 +19,7 @@ from services.common import links
 from services.common.kafka import ensure_topics
 from services.common.settings import KafkaSettings, Settings
 from services.web.front import web_front
-from tests.integration.test_status_api import serving
+from tests.integration.status_harness import serving
 from tests.kafka_helpers import read_all
 from tests.webstore import Rows, at, open_store
 
