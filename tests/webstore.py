@@ -113,12 +113,14 @@ class Rows:
                     state: str = "open", held: bool = False,
                     phone: str | None = "+213555000111", channel: str | None = None,
                     wants: str | None = None, answered_at: dt.datetime | None = None,
-                    plan_id: str = PLAN, centre_id: str = CENTRE) -> None:
+                    plan_id: str = PLAN, centre_id: str = CENTRE,
+                    answers: str | None = None) -> None:
         await self._upsert(t.offers, {"centre_id": centre_id, "booking_id": booking_id},
                            offer_id=offer_id, plan_id=plan_id, outage_id=OUTAGE,
                            from_start=iso(from_start), to_start=iso(to_start),
                            reply_by=iso(reply_by), state=state, channel=channel, wants=wants,
-                           answered_at=iso(answered_at), held=held, phone=phone)
+                           answered_at=iso(answered_at), held=held, phone=phone,
+                           answers=answers)
 
     async def outcome(self, event_id: str, offer_id: str, outcome: str, reason: str = "",
                       detail: str = "", when: dt.datetime | None = None,

@@ -8,6 +8,7 @@ of the nonce its cookie holds: another site can neither read the cookie nor sign
 
 import datetime as dt
 import hmac
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,8 +67,13 @@ class Csrf:
             nonce, signed_scope = self._serializer.loads(field, max_age=MAX_AGE_S)
         except (BadSignature, ValueError, TypeError):  # SignatureExpired is a BadSignature
             return False
-        return signed_scope == scope and hmac.compare_digest(str(nonce), held)
+        return signed_scope == scope and hmac.compare_digest(str(nonce).encode(), held.encode())
+
+
+_NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def _plausible(nonce: str) -> bool:
-    return 16 <= len(nonce) <= 64 and nonce.replace("-", "").replace("_", "").isalnum()
+    """A nonce we could have made (token_urlsafe): ASCII letters, digits, - and _ only;
+    str.isalnum() also takes "é", which compare_digest then refused with a TypeError."""
+    return _NONCE.fullmatch(nonce) is not None

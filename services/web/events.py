@@ -30,6 +30,22 @@ class OfferKey:
     centre_id: str
 
 
+def parse_time(text: str, tz: dt.tzinfo | None = None) -> dt.datetime | None:
+    """A time a form sent: aware (in `tz` when it names no offset and `tz` is given) and one
+    that has a UTC form; None for anything else, a year at the calendar's edge included
+    (9999-12-31T23:00-05:00 is past the last UTC date, and was a server error)."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+        if value.tzinfo is None:
+            if tz is None:
+                return None
+            value = value.replace(tzinfo=tz)
+        value.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        return None
+    return value
+
+
 def utc_iso(value: dt.datetime) -> str:
     """The stored form of a time (UTC ISO), the same whatever zone `value` is in."""
     return value.astimezone(dt.UTC).isoformat()

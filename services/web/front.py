@@ -94,6 +94,7 @@ def web_front(settings: Settings, engine: AsyncEngine, registry: CollectorRegist
         replies=ReplyReads(engine, policy, settings.default_notice_min),
         console=ConsoleReads(engine, notifier_engine), csrf=Csrf(secret, secure, clock),
         guesses=GuessLimiter(settings.link_guess_limit, settings.link_guess_window_s, clock),
+        logins=GuessLimiter(settings.link_guess_limit, settings.link_guess_window_s, clock),
         auth=auth, templates=pages.templates(), clock=clock)
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,
                        max_age=settings.console_session_h * 3600, path="/ops",

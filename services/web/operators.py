@@ -7,7 +7,6 @@ Every act of the console is published with `by` = the operator named here.
 """
 
 import base64
-import binascii
 import hmac
 from dataclasses import dataclass
 
@@ -82,9 +81,9 @@ class ConsoleAuth:
 
 
 def _basic(credentials: str) -> tuple[str | None, str]:
-    try:
+    try:  # binascii.Error and UnicodeDecodeError are ValueErrors, and so is a non-ASCII str
         decoded = base64.b64decode(credentials.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:
         return None, ""
     name, sep, password = decoded.partition(":")
     return (name, password) if sep else (None, "")

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from schemas.envelope import CloudEvent
 from services.web import when
 from services.web.notices import Notice
-from services.web.wiring import Web, WebDep
+from services.web.wiring import Web, WebDep, client_of
 
 log = logging.getLogger("reslot.web")
 SCOPE = "console"  # the CSRF scope of the console's forms
@@ -35,9 +35,17 @@ def operator(request: Request, web: WebDep) -> str:
         log.info("console refused: no RESLOT_CONSOLE_TOKEN, RESLOT_CONSOLE_USERS or "
                  "RESLOT_CONSOLE_PROXY_HEADER is set")
         raise HTTPException(404, "Not Found")
+    client = client_of(request)
+    presented = bool(request.headers.get("authorization", "").strip())
+    if presented and web.logins.blocked(client):  # before the check: guesses stay blind
+        raise HTTPException(429, "too many attempts",
+                            headers={"Retry-After": str(web.logins.retry_after_s(client))})
     found = web.auth.operator(request)
     if found:
         return found
+    if presented:  # wrong basic or bearer credentials: a guess, as on the login form
+        web.logins.missed(client)
+        log.info("console credentials refused")
     if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
         raise HTTPException(303, "sign in first", headers={"Location": LOGIN})
     challenge = 'Basic realm="reslot console"' if web.auth.users else 'Bearer realm="reslot"'

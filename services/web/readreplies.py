@@ -103,16 +103,18 @@ class ReplyReads:
         return [outcome_of(r) for r in rows]
 
     async def changed_into(self, offer_id: str) -> Offer | None:
-        """The offer an accepted change of `offer_id` made: the confirmed offer of that centre
-        whose slot is the one a changed reply to `offer_id` named (its id says which)."""
+        """The offer an accepted change of `offer_id` made: the one that names `offer_id` as
+        the offer it answers (the scheduler writes it), in the slot an accepted changed reply
+        to `offer_id` named. Never found by its slot alone: another applicant's offer may be
+        in the same slot, and the holder of this link must not see it."""
         outcomes = [o for o in await self.outcomes_of(offer_id) if o.outcome == "accepted"]
         if not outcomes:
             return None
         accepted = {o.event_id for o in outcomes}
-        centre_id = outcomes[0].centre_id
         async with self.engine.connect() as conn:
             rows = (await conn.execute(sa.select(t.offers).where(
-                t.offers.c.centre_id == centre_id, t.offers.c.state == "confirmed"))).all()
+                t.offers.c.answers == offer_id,
+                t.offers.c.centre_id == outcomes[0].centre_id))).all()
         for row in rows:
             offer = offer_of(row)
             if changed_id(offer_id, offer.to_start) in accepted:

@@ -21,15 +21,16 @@ SCOPE = "reply"  # the CSRF scope of the applicant's forms
 
 
 def verified(token: str, request: Request, web: WebDep) -> str:
-    """The offer id the link names: 404 when links are off, 429 past the guesses allowed to
-    one address, 403 for a link we did not sign (a guess: counted), 410 once expired."""
+    """The offer id the link names: 404 when links are off, 403 for a link we did not sign
+    (a guess: counted), 429 instead once an address has made too many, 410 once expired.
+
+    A link we signed is never refused for its address's guesses: many applicants share one
+    address behind a proxy or a carrier's NAT, and junk links from one of them must not lock
+    the others out. Guessing a 96-bit MAC is hopeless anyway; the limit spares the store."""
     secrets = web.link_secrets
     if not secrets:
         log.info("reply link refused: reply links are off (RESLOT_LINK_SECRETS is not set)")
         raise HTTPException(404, "Not Found")
-    client = client_of(request)
-    if web.guesses.blocked(client):
-        raise Notice(429, "too_many", web.guesses.retry_after_s(client))
     try:
         if len(token) > MAX_TOKEN:
             raise links.BadLink("too long")
@@ -37,6 +38,9 @@ def verified(token: str, request: Request, web: WebDep) -> str:
     except links.ExpiredLink as exc:
         raise Notice(410, "expired") from exc
     except links.BadLink as exc:
+        client = client_of(request)
+        if web.guesses.blocked(client):
+            raise Notice(429, "too_many", web.guesses.retry_after_s(client)) from exc
         web.guesses.missed(client)
         log.info("reply link refused: not signed by us")
         raise Notice(403, "bad_link") from exc

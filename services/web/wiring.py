@@ -25,7 +25,8 @@ class Web:
     replies: ReplyReads
     console: ConsoleReads
     csrf: Csrf
-    guesses: GuessLimiter
+    guesses: GuessLimiter  # bad reply links, per address
+    logins: GuessLimiter  # wrong console credentials (form, basic, bearer), per address
     auth: ConsoleAuth
     templates: Jinja2Templates
     clock: Callable[[], dt.datetime]

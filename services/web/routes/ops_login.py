@@ -34,12 +34,12 @@ async def login(request: Request, web: WebDep,
         raise HTTPException(404, "Not Found")
     checked(request, web, csrf)
     client = client_of(request)
-    if web.guesses.blocked(client):
+    if web.logins.blocked(client):
         raise HTTPException(429, "too many attempts",
-                            headers={"Retry-After": str(web.guesses.retry_after_s(client))})
+                            headers={"Retry-After": str(web.logins.retry_after_s(client))})
     operator = web.auth.login(name, password)
     if operator is None:
-        web.guesses.missed(client)
+        web.logins.missed(client)
         log.info("console login refused")
         return render(request, web, "console/login.html", {"failed": True}, 401)
     request.session.clear()

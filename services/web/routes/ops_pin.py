@@ -72,12 +72,8 @@ async def pin(centre_id: str, booking_id: str, request: Request, web: WebDep,
 
 def _start(slot: str, local: str, case: Case) -> dt.datetime | None:
     """The slot chosen: one listed (its UTC start), else a local time typed in the form."""
-    try:
-        if slot:
-            start = dt.datetime.fromisoformat(slot)
-            return start if start.tzinfo is not None else None
-        if local:
-            return dt.datetime.fromisoformat(local).replace(tzinfo=case.centre.tz)
-    except ValueError:
-        return None
+    if slot:
+        return ev.parse_time(slot)
+    if local:
+        return ev.parse_time(local, case.centre.tz)
     return None

@@ -6,7 +6,6 @@ what the scheduler made of it. A form answers 303 to the page (it works without 
 the page's script posts the same form asking for JSON and polls `/answer` instead.
 """
 
-import datetime as dt
 import logging
 from typing import Annotated, Any, Literal
 
@@ -78,12 +77,9 @@ async def change(token: str, offer_id: OfferIdDep, request: Request, web: WebDep
     offer = await _answerable(request, web, offer_id, csrf)
     if offer is None:
         return _sent(request, token, None)
-    try:
-        start = dt.datetime.fromisoformat(slot)
-    except ValueError:
-        start = None
+    start = ev.parse_time(slot)
     case = await web.replies.case(offer.centre_id, offer.booking_id)
-    if start is None or start.tzinfo is None or case is None or \
+    if start is None or case is None or \
             await web.replies.refusal(case, start, web.clock()) is not None:
         # taken since the page was drawn (or never offered): say so, with fresh choices
         if _wants_json(request):
