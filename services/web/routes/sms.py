@@ -58,10 +58,16 @@ def _authorised(request: Request, web: Web) -> None:
 async def inbound(message: Inbound, request: Request, web: WebDep) -> SmsAnswer:
     _authorised(request, web)
     now = web.clock()
-    offers = await web.replies.offers_of_phone(message.sender)
-    if not offers:
+    found = await web.replies.offers_of_phone(message.sender)
+    if not found:
         log.info("inbound SMS from a number with no offer: nothing published")
         return SmsAnswer(outcome="unknown_sender", published=0)
+    # An offer held for review was never sent: neither its time nor a link to it leaves
+    # before the plan is approved (CONTRACT v1.1), whatever the applicant texts.
+    offers = [o for o in found if not o.held]
+    if not offers:
+        log.info("inbound SMS about offers held for review: nothing published")
+        return SmsAnswer(outcome="nothing_open", published=0)
     keyword = sms.parse(message.text)
     open_ = [o for o in offers if o.answerable(now)]
 
