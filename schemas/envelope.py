@@ -87,6 +87,11 @@ def _error_text(exc: ValidationError, event_type: object) -> str:
     return "; ".join(parts)
 
 
+def _short(exc: BaseException, limit: int = 200) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def parse_event(raw: bytes | str, adapter: TypeAdapter[Any]) -> CloudEvent[Any]:
     """Parse one message into the union of `adapter`, or raise EventError with a clear reason."""
     try:
@@ -96,8 +101,11 @@ def parse_event(raw: bytes | str, adapter: TypeAdapter[Any]) -> CloudEvent[Any]:
     except ValidationError as exc:
         try:
             obj = json.loads(raw)  # only to say precisely what is wrong
-        except (UnicodeDecodeError, json.JSONDecodeError) as bad:
-            raise EventError("invalid_json", f"not JSON: {bad}") from bad
+        except (ValueError, RecursionError) as bad:
+            # ValueError: not UTF-8, not JSON, or an integer of more than 4,300 digits;
+            # RecursionError: nested deeper than the interpreter's stack. Either way the
+            # message is refused with its reason, never left to stall its partition.
+            raise EventError("invalid_json", f"not JSON we can read: {_short(bad)}") from bad
         if not isinstance(obj, dict) or "specversion" not in obj or "type" not in obj:
             raise EventError(
                 "not_cloudevent", "not a CloudEvent: needs specversion, type, data"

@@ -62,6 +62,19 @@ def test_garbage_bytes_are_invalid_json() -> None:
     assert _kind(b"\xff\xfe{not json") == "invalid_json"
 
 
+def test_json_nested_deeper_than_the_stack_is_refused_not_raised() -> None:
+    """json.loads raised RecursionError, which left the parser: the record stalled its
+    partition instead of going to the dead-letter topic."""
+    assert _kind(b"[" * 100_000 + b"]" * 100_000) == "invalid_json"
+
+
+def test_an_integer_of_thousands_of_digits_is_refused_not_raised() -> None:
+    text = line("visa.slots.published.v1", slots([at(3, 9)]))
+    huge = text.replace('"capacity": 2', '"capacity": ' + "9" * 5000)
+    assert huge != text
+    assert _kind(huge) in ("invalid_json", "schema_invalid")
+
+
 def test_output_events_parse_with_any_adapter() -> None:
     assert ANY_ADAPTER.validate_json(line(
         "visa.notification.failed.v1",
