@@ -97,7 +97,7 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
     from services.scheduler.app import plan_pipeline
     from services.scheduler.dryrun import dry_run
 
-    with Path(args.file).open(encoding="utf-8") as f:
+    with Path(args.file).open("rb") as f:  # bytes: a line that is not UTF-8 is dead-lettered
         rows = asyncio.run(dry_run(f, plan_pipeline(settings)))
     dead = 0
     for row in rows:  # every event the scheduler would publish, dead letters included

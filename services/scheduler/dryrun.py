@@ -17,17 +17,24 @@ from services.scheduler.pipeline import Pipeline
 from services.scheduler.store.sql import SchedulerStore, StoredRow
 
 
-def records_of(lines: Iterable[str]) -> Iterator[Record]:
-    """One record per non-blank line, on the topic its event type belongs to."""
+def records_of(lines: Iterable[str | bytes]) -> Iterator[Record]:
+    """One record per non-blank line, on the topic its event type belongs to. A line's bytes
+    go to the pipeline as they are, as a Kafka record's would: one that is not UTF-8, not
+    JSON or not an event is dead-lettered there, with its reason."""
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            kind = json.loads(line).get("type", "")
-        except (json.JSONDecodeError, AttributeError):
-            kind = ""
-        topic = TOPIC_OF_TYPE.get(kind, Topic.BOOKINGS)  # unparseable: dead-lettered there
-        yield InputRecord(str(topic), 0, number, None, line.strip().encode(), NO_TIMESTAMP)
+        raw = (line if isinstance(line, bytes) else line.encode()).strip()
+        if raw:
+            yield InputRecord(str(_topic_of(raw)), 0, number, None, raw, NO_TIMESTAMP)
+
+
+def _topic_of(raw: bytes) -> str:
+    """The topic of the line's event type; the bookings topic when it names none we know."""
+    try:
+        found = json.loads(raw)
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, too deep, too many digits
+        return Topic.BOOKINGS
+    kind = found.get("type") if isinstance(found, dict) else None
+    return TOPIC_OF_TYPE.get(kind, Topic.BOOKINGS) if isinstance(kind, str) else Topic.BOOKINGS
 
 
 NO_TIMESTAMP = -1  # as Kafka says of a record without one
@@ -36,7 +43,8 @@ NO_TIMESTAMP = -1  # as Kafka says of a record without one
 PipelineFactory = Callable[[SchedulerStore], Pipeline]
 
 
-async def dry_run(lines: Iterable[str], pipeline_factory: PipelineFactory) -> list[StoredRow]:
+async def dry_run(lines: Iterable[str | bytes],
+                  pipeline_factory: PipelineFactory) -> list[StoredRow]:
     """Every output event, in the order the scheduler would publish them."""
     with tempfile.TemporaryDirectory(prefix="reslot-plan-") as tmp:
         store = await SchedulerStore.open(f"sqlite+aiosqlite:///{Path(tmp) / 'plan.db'}")

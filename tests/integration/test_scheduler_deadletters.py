@@ -8,6 +8,7 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 
@@ -138,14 +139,17 @@ async def test_records_without_a_usable_timestamp_are_dead_lettered_and_the_next
     assert all(dt.datetime.fromisoformat(d["time"]) == NOW for d in letters)
 
 
+GOOD = [line("visa.centre.registered.v1", centre()),
+        line("visa.slots.published.v1", slots([at(3, 9), at(3, 14), at(4, 9)], 3)),
+        line("visa.booking.created.v1", booking("b1", at(3, 9))),
+        line("visa.booking.created.v1", booking("b2", at(3, 9))),
+        line("visa.outage.declared.v1", outage("o1", at(3, 8), at(3, 12)), subject="")]
+
+
 def test_reslot_plan_dead_letters_a_bad_line_carries_on_and_strict_fails_after(
     tmp_path: Path
 ) -> None:
-    good = [line("visa.centre.registered.v1", centre()),
-            line("visa.slots.published.v1", slots([at(3, 9), at(3, 14), at(4, 9)], 3)),
-            line("visa.booking.created.v1", booking("b1", at(3, 9))),
-            line("visa.booking.created.v1", booking("b2", at(3, 9))),
-            line("visa.outage.declared.v1", outage("o1", at(3, 8), at(3, 12)), subject="")]
+    good = GOOD
     clean = tmp_path / "clean.jsonl"
     clean.write_text("\n".join(good) + "\n")
     bad = tmp_path / "bad.jsonl"
@@ -164,3 +168,26 @@ def test_reslot_plan_dead_letters_a_bad_line_carries_on_and_strict_fails_after(
         assert base64.b64decode(letter["data"]["value"]) == b'{"specversion": "1.0", oops'
         assert [comparable(e) for e in out if e is not letter] == [  # the run carried on
             comparable(e) for e in expected]
+
+
+@pytest.mark.parametrize("bad", [
+    b'{"type": [], "specversion": "1.0"}',  # a type that is no string: TypeError before
+    b"[" * 100_000 + b"]" * 100_000,  # deeper than the stack: RecursionError before
+    b'{"specversion": "1.0", "type": "visa.slots.published.v1", "n": ' + b"9" * 5000 + b"}",
+    b"\xff\xfe\x80 not UTF-8",  # the file was read as UTF-8: UnicodeDecodeError before
+])
+def test_reslot_plan_dead_letters_any_line_and_prints_every_other_output(
+        tmp_path: Path, bad: bytes) -> None:
+    clean, hostile = tmp_path / "clean.jsonl", tmp_path / "hostile.jsonl"
+    clean.write_text("\n".join(GOOD) + "\n")
+    hostile.write_bytes(b"\n".join([*(g.encode() for g in GOOD[:3]), bad,
+                                    *(g.encode() for g in GOOD[3:])]) + b"\n")
+    expected = [json.loads(x) for x in reslot("plan", str(clean)).stdout.splitlines()]
+    run = reslot("plan", str(hostile), check=False)
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    out = [json.loads(x) for x in run.stdout.splitlines()]
+    [letter] = [e for e in out if e["type"] == "visa.deadletter.v1"]
+    assert letter["data"]["offset"] == 4
+    assert base64.b64decode(letter["data"]["value"]) == bad
+    assert [comparable(e) for e in out if e is not letter] == [comparable(e) for e in expected]
