@@ -80,7 +80,7 @@ def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
     from services.common.publish import publish, validate_lines
 
-    with Path(args.file).open(encoding="utf-8") as f:
+    with Path(args.file).open("rb") as f:  # bytes: a line that is not UTF-8 is an error
         messages, errors = validate_lines(f)
     if errors:
         for e in errors[:50]:

@@ -16,19 +16,20 @@ class InvalidLine:
     reason: str
 
 
-def validate_lines(lines: Iterable[str]) -> tuple[list[Outgoing], list[InvalidLine]]:
-    """Every line checked; the messages to send only make sense when there is no error."""
+def validate_lines(lines: Iterable[str | bytes]) -> tuple[list[Outgoing], list[InvalidLine]]:
+    """Every line checked (bytes as read: one that is not UTF-8 is an invalid line); the
+    messages to send only make sense when there is no error."""
     messages, errors = [], []
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        raw = (line if isinstance(line, bytes) else line.encode()).strip()
+        if not raw:
             continue
         try:
-            event = parse_event(line, ANY_ADAPTER)
+            event = parse_event(raw, ANY_ADAPTER)
         except EventError as exc:
             errors.append(InvalidLine(number, f"{exc.kind}: {exc}"))
             continue
-        messages.append(Outgoing(TOPIC_OF_TYPE[event.type], event.centre_key,
-                                 line.strip().encode()))
+        messages.append(Outgoing(TOPIC_OF_TYPE[event.type], event.centre_key, raw))
     return messages, errors
 
 

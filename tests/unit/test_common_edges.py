@@ -89,3 +89,15 @@ async def test_a_caller_shutting_down_stops_retrying_with_the_last_failure() -> 
 
     with pytest.raises(OSError, match="still down"):
         await until_done(down, "reach the store", (OSError,), log, first_s=0.001, give_up=stop)
+
+
+def test_reslot_publish_names_every_line_it_cannot_read_and_sends_nothing_for_them() -> None:
+    from services.common.publish import validate_lines
+    from tests.builders import centre, line
+
+    good = line("visa.centre.registered.v1", centre()).encode()
+    messages, errors = validate_lines([good, b"\xff\xfe\x80", b"", b"[" * 100_000 + b"]" * 100_000,
+                                       b'{"type": [], "specversion": "1.0"}'])
+    assert [m.value for m in messages] == [good]
+    assert [(e.number, e.reason.split(":")[0]) for e in errors] == [
+        (2, "invalid_json"), (4, "invalid_json"), (5, "unknown_type")]
