@@ -1,6 +1,7 @@
 """The e-mail as EmailMessage (SMTP policy) writes it, read back with the standard library's
 parser: what the receiver sees, and what a resend keeps the same."""
 
+import base64
 import datetime as dt
 import email
 import email.header
@@ -12,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.notifier.channels import Outbound
-from services.notifier.channels.mail import compose_email, message_id
+from services.notifier.channels.mail import compose_email, header_text, message_id
 from services.notifier.rendering import RenderedMessage
 
 SENDER = "Reslot <no-reply@reslot.example>"
@@ -117,4 +118,25 @@ def test_any_subject_is_folded_ascii_that_decodes_to_the_text(subject: str) -> N
     head = raw.split(b"\r\n\r\n", 1)[0]
     assert head.isascii()
     assert max(len(line) for line in head.split(b"\r\n")) <= 78
-    assert " ".join(str(parsed(raw)["Subject"]).split()) == " ".join(subject.split())
+    assert " ".join(str(parsed(raw)["Subject"]).split()) == header_text(subject)
+
+
+def _encoded_word(text: str) -> str:
+    return "=?utf-8?b?" + base64.b64encode(text.encode()).decode() + "?="
+
+
+@pytest.mark.parametrize("where", ["name", "subject"])
+def test_an_encoded_word_in_a_name_or_subject_adds_no_header(where: str) -> None:
+    """The parser decoded =?utf-8?b?...?= line breaks and all, and the message carried a
+    Reply-To of the attacker's choosing (the names come from upstream booking systems)."""
+    sly = _encoded_word("Amine\nReply-To: attacker@evil.example\nX-Injected: yes\nX-Tail:")
+    message = RenderedMessage("fr", sly if where == "subject" else SUBJECT, "texte\n",
+                              "<p>html</p>\n", "sms")
+    raw = compose_email(Outbound("n-8", sly if where == "name" else "Amine",
+                                 "amine@example.dz", message), SENDER)
+    headers = raw.split(b"\r\n\r\n", 1)[0]
+    assert b"Reply-To" not in headers
+    assert b"X-Injected" not in headers
+    received = parsed(raw)
+    assert received["Reply-To"] is None
+    assert received["To"].addresses[0].addr_spec == "amine@example.dz"

@@ -18,6 +18,7 @@ from services.notifier.channels import Outbound
 from services.notifier.channels.headers import SMTP, SMTPUTF8
 
 _ID_SAFE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _ADDRESS = re.compile(r"^[^\s<>()\[\],;:\"\\@]+@[^\s<>()\[\],;:\"\\@]+$")
 
 
@@ -34,13 +35,22 @@ def _boundary(notification_id: str) -> str:
     return f"==reslot-{hashlib.sha256(notification_id.encode()).hexdigest()[:32]}=="
 
 
+def header_text(text: str) -> str:
+    """Text as one header line: control characters are spaces, runs of spaces one space, and
+    "=?" is broken. The policy's parser decodes an RFC 2047 encoded word (=?utf-8?b?...?=)
+    wherever it finds one, line breaks and all, and the generator wrote them out: an
+    applicant's or a centre's name could add headers (Reply-To, Bcc). No real name or
+    subject holds "=?"."""
+    return " ".join(_CONTROL.sub(" ", text).split()).replace("=?", "= ?")
+
+
 def mailbox(display_name: str, address: str) -> Address:
-    """`Name <address>`; ValueError for an address that is not one. The name is one line: a
-    line break in it (never a real name's) is a space, so it cannot start another header."""
+    """`Name <address>`; ValueError for an address that is not one. The name is one line of
+    plain text (header_text), so it cannot start another header."""
     if not _ADDRESS.match(address):
         raise ValueError("not an e-mail address")
     username, _, domain = address.rpartition("@")
-    return Address(" ".join(display_name.split()), username, domain)
+    return Address(header_text(display_name), username, domain)
 
 
 def compose_email(outbound: Outbound, sender: str, date: dt.datetime | None = None) -> bytes:
@@ -57,7 +67,7 @@ def compose_email(outbound: Outbound, sender: str, date: dt.datetime | None = No
     # As its string: the same header, but one the policy can remember (an Address it cannot).
     message["From"] = str(mailbox(name, address or sender))
     message["To"] = to
-    message["Subject"] = rendered.subject
+    message["Subject"] = header_text(rendered.subject)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(rendered.html, subtype="html", charset="utf-8",
