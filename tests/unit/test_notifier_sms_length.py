@@ -1,6 +1,8 @@
 """SMS from every template in every language: at most three parts, usually one or two, the
 personal link never cut, letters outside GSM-7 replaced in SMS only."""
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -87,3 +89,37 @@ def test_the_personal_link_is_never_cut_whatever_the_centre_name(
                      **REPLY)
     assert REPLY["reply_url"] in message.sms
     assert sms_size(message.sms).segments <= MAX_SEGMENTS
+
+
+def test_a_name_of_any_length_costs_a_bounded_number_of_renders() -> None:
+    """One render per 20 characters cut made a 40,000-character name cost 9 s a message."""
+    from services.notifier.rendering.sms import fit_sms
+
+    calls: list[int] = []
+
+    def render(name: str, compact: bool) -> str:
+        calls.append(len(name))
+        return f"Votre rendez-vous au centre {name} est avance au 4 decembre a 9 h."
+
+    text = fit_sms(render, "Capago " * 6_000, "fr")
+    assert sms_size(text).segments <= MAX_SEGMENTS
+    assert len(calls) <= 30
+
+
+@pytest.mark.parametrize("link_length", [300, 40_000])
+def test_a_huge_link_is_cut_to_three_parts_without_trying_every_length(
+        link_length: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.notifier.rendering import sms as rendering
+
+    link = "https://rdv.reslot.example/r/" + "A" * link_length
+    sizes: list[int] = []
+    measure = rendering.sms_size
+
+    def counted(text: str) -> Any:
+        sizes.append(len(text))
+        return measure(text)
+
+    monkeypatch.setattr(rendering, "sms_size", counted)
+    text = rendering._truncate(f"Bonjour, repondez ici : {link} merci", link)
+    assert sms_size(text).segments <= MAX_SEGMENTS
+    assert len(sizes) <= 40  # halving: log2 of the length, twice; one by one, 40,000
