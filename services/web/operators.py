@@ -16,6 +16,7 @@ from services.common.settings import Settings
 
 TOKEN_OPERATOR = "console-token"  # `by` of an act authorised by the bearer token alone
 SESSION_KEY = "operator"
+SESSION_VIA = "via"  # how the session's operator signed in: "user" or "token"
 MAX_NAME = 200
 
 
@@ -58,19 +59,27 @@ class ConsoleAuth:
             name, password = _basic(credentials)
             if name is not None and self._user(name, password):
                 return name
-        kept = request.session.get(SESSION_KEY) if "session" in request.scope else None
-        return kept if isinstance(kept, str) and kept else None
+        if "session" not in request.scope:
+            return None
+        kept, via = request.session.get(SESSION_KEY), request.session.get(SESSION_VIA)
+        if not isinstance(kept, str) or not kept:
+            return None
+        # Still allowed by the settings it signed in under: a user taken out of
+        # RESLOT_CONSOLE_USERS, or a console token unset, ends the sessions it opened.
+        if (via == "user" and kept in self.users) or (via == "token" and self.token):
+            return kept
+        return None
 
-    def login(self, name: str, password: str) -> str | None:
-        """The operator a login form names, when its password is right: a console user's
-        own, or the console token (then the name typed is the operator's)."""
+    def login(self, name: str, password: str) -> tuple[str, str] | None:
+        """The operator a login form names and how (SESSION_VIA), when its password is right:
+        a console user's own, or the console token (then the name typed is the operator's)."""
         name = name.strip()[:MAX_NAME]
         if not name or not password:
             return None
         if self._user(name, password):
-            return name
+            return name, "user"
         if self.token and hmac.compare_digest(password.encode(), self.token.encode()):
-            return name
+            return name, "token"
         return None
 
     def _user(self, name: str, password: str) -> bool:

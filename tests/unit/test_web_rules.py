@@ -148,11 +148,31 @@ def test_operators_come_from_settings_only() -> None:
     assert auth.operator(console_request({"Authorization": "Bearer no"})) is None
     assert auth.operator(console_request({"Authorization": "Basic !!"})) is None
     assert auth.operator(console_request({"X-User": "lina"})) == "lina"
-    assert auth.login("nadia", "pw1") == "nadia"
+    assert auth.login("nadia", "pw1") == ("nadia", "user")
     assert auth.login("nadia", "pw2") is None
-    assert auth.login("someone", "tok") == "someone"  # the token names no one: the name does
+    assert auth.login("someone", "tok") == ("someone", "token")  # the token names no one
     assert auth.login("", "tok") is None
     assert not ConsoleAuth.of(Settings()).enabled
+
+
+def session_request(session: dict[str, str]) -> Request:
+    return Request({"type": "http", "method": "GET", "path": "/ops", "headers": [],
+                    "session": session})
+
+
+def test_a_session_ends_when_the_settings_it_signed_in_under_no_longer_allow_it() -> None:
+    both = ConsoleAuth.of(Settings(console_token=SecretStr("tok"),
+                                   console_users=SecretStr("nadia:pw1")))
+    omar_left = ConsoleAuth.of(Settings(console_token=SecretStr("tok"),
+                                        console_users=SecretStr("omar:pw2")))
+    no_token = ConsoleAuth.of(Settings(console_users=SecretStr("nadia:pw1")))
+    by_user = session_request({"operator": "nadia", "via": "user"})
+    by_token = session_request({"operator": "lina", "via": "token"})
+    assert both.operator(by_user) == "nadia"
+    assert both.operator(by_token) == "lina"
+    assert omar_left.operator(by_user) is None  # nadia was taken out of the users
+    assert no_token.operator(by_token) is None  # the token that let lina in is unset
+    assert both.operator(session_request({"operator": "nadia"})) is None  # how, unknown
 
 
 # -- event ids -------------------------------------------------------------------------------

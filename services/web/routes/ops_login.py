@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.web.csrf import FIELD
-from services.web.operators import SESSION_KEY
+from services.web.operators import SESSION_KEY, SESSION_VIA
 from services.web.ops import SCOPE, checked, render
 from services.web.wiring import WebDep, client_of
 
@@ -37,13 +37,13 @@ async def login(request: Request, web: WebDep,
     if web.logins.blocked(client):
         raise HTTPException(429, "too many attempts",
                             headers={"Retry-After": str(web.logins.retry_after_s(client))})
-    operator = web.auth.login(name, password)
-    if operator is None:
+    signed_in = web.auth.login(name, password)
+    if signed_in is None:
         web.logins.missed(client)
         log.info("console login refused")
         return render(request, web, "console/login.html", {"failed": True}, 401)
     request.session.clear()
-    request.session[SESSION_KEY] = operator
+    request.session[SESSION_KEY], request.session[SESSION_VIA] = signed_in
     log.info("console login accepted")
     return RedirectResponse("/ops", 303)
 
