@@ -79,7 +79,7 @@ async def test_applicants_answer_and_an_operator_reviews(served: Served, tmp_pat
         # the scheduler folds it: a new offer, confirmed, replaces the row; the answer is in
         new_offer = str(uuid.UUID(int=34))
         await rows.offer("B-FR", new_offer, at(3, 10), at(3, 9), None, state="confirmed",
-                         channel="web", plan_id="plan-r")
+                         channel="web", plan_id="plan-r", answers=FR)
         await rows.outcome(event["id"], FR, "accepted")
         await page.wait_for_selector("#said.ok")
         assert await page.inner_text("#said") == \
