@@ -103,10 +103,18 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
                         headers=headers)
 
 
+def route_of(request: Request) -> str:
+    """The route's template (/r/{token}), never the path itself: a reply page's path is the
+    applicant's link, and whoever reads the logs could answer for them with it."""
+    route = request.scope.get("route")
+    template = getattr(route, "path", None)
+    return template if isinstance(template, str) else "(no route)"
+
+
 async def server_error(request: Request, exc: Exception) -> JSONResponse:
     """A failure inside a route: logged with its traceback, answered with its class only.
     This answer leaves through Starlette's outermost layer, so it carries HEADERS itself."""
-    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    log.error("%s %s failed", request.method, route_of(request), exc_info=exc)
     response = JSONResponse(Error(error=type(exc).__name__).model_dump(), 500)
     for name, value in HEADERS:
         response.headers[name.decode()] = value.decode()

@@ -1,14 +1,17 @@
 """What a reply link shows, and to whom, over real HTTP on a real store and broker: after a
 change, the old link shows the holder's own new offer, never another applicant's offer in
-the same slot; a time no calendar holds is refused, not a server error."""
+the same slot; a time no calendar holds is refused, not a server error; a page that fails
+logs its route, never the link."""
 
 import html as markup
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from services.common.ids import derived_id
 from tests.integration.web_harness import Served, form_page, served_front
@@ -79,3 +82,17 @@ async def test_a_change_to_a_time_at_the_edge_of_the_calendar_is_refused(
     _, csrf = await form_page(client, f"/r/{token}")
     posted = await client.post(f"/r/{token}/change", data={"csrf": csrf, "slot": slot})
     assert 400 <= posted.status_code < 500, posted.text
+
+
+async def test_a_failing_reply_page_logs_its_route_never_the_link(
+        served: Served, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture) -> None:
+    """The link is the applicant's key to the page: a log reader could answer for them."""
+    async with served.rows.engine.begin() as conn:  # the store fails under the page
+        await conn.execute(sa.text("DROP TABLE centres"))
+    token = served.token(OFFER)
+    with caplog.at_level(logging.ERROR, logger="reslot.web"):
+        failed = await client.get(f"/r/{token}")
+    assert failed.status_code == 500
+    logged = [r.getMessage() for r in caplog.records if r.name == "reslot.web"]
+    assert "GET /r/{token} failed" in logged
+    assert not any(token in line for line in logged)
