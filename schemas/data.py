@@ -33,7 +33,9 @@ def _whole_minute(value: dt.datetime) -> dt.datetime:
     return plausible_time(value)
 
 
-Id = Annotated[str, Field(min_length=1, max_length=200)]
+# No control characters: PostgreSQL refuses a NUL in text, and a store that refuses a row
+# for ever stalled its partition (the write was retried as if the store were down).
+Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 CentreId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")]
 Service = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z0-9_]+$")]
 def _plausible_date(value: dt.date) -> dt.date:

@@ -62,6 +62,14 @@ def test_garbage_bytes_are_invalid_json() -> None:
     assert _kind(b"\xff\xfe{not json") == "invalid_json"
 
 
+@pytest.mark.parametrize("booking_id", ["B-\x00-1", "B-\n-1", "B-\x7f"])
+def test_an_id_with_a_control_character_is_refused(booking_id: str) -> None:
+    """PostgreSQL refuses a NUL in text: stored, the write failed for ever and stalled the
+    partition, the scheduler taking it for a store outage."""
+    assert _kind(line("visa.booking.created.v1", booking(booking_id, at(3, 9)))) == \
+        "schema_invalid"
+
+
 def test_json_nested_deeper_than_the_stack_is_refused_not_raised() -> None:
     """json.loads raised RecursionError, which left the parser: the record stalled its
     partition instead of going to the dead-letter topic."""
