@@ -10,7 +10,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from services.common import tracing
+from services.common.failures import EXIT_CODE, cannot_start, invalid_settings
 from services.common.local_broker import start_broker
 from services.common.logs import configure
 from services.common.runtime import tune_gc
@@ -57,10 +60,11 @@ async def until_signalled(stop: asyncio.Event) -> None:
 
 
 def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # kill stops it as Ctrl-C does
     broker = start_broker(args.port)
-    print(f"local broker listening on {broker.bootstrap} (pid {broker.process.pid}); "
-          f"export KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap}", flush=True)
-    try:
+    try:  # from here a signal stops the broker too, even one that comes before the wait
+        print(f"local broker listening on {broker.bootstrap} (pid {broker.process.pid}); "
+              f"export KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap}", flush=True)
         broker.process.wait()
     except KeyboardInterrupt:
         pass
@@ -135,7 +139,7 @@ def cmd_deadletters(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from services.scheduler.app import create_app
     from services.web.app import front_for
-    from services.web.server import serve
+    from services.web.server import serve_beside
 
     async def main(s: Settings) -> None:
         stop = asyncio.Event()
@@ -143,7 +147,7 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
         scheduler = create_app(s)
         front = front_for(s, scheduler.store.engine, scheduler.metrics.registry,
                           more_probes={"scheduler": scheduler.ready})
-        await asyncio.gather(scheduler.run(stop), serve(front, s.http_port, stop))
+        await serve_beside(scheduler.run(stop), front, s.http_port, stop)
 
     with broker_for(settings) as s:
         asyncio.run(main(s))
@@ -158,7 +162,7 @@ def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
     from services.scheduler.store.sql import make_engine
     from services.web.app import probe_app
     from services.web.probes import broker_probe, database_probe
-    from services.web.server import serve
+    from services.web.server import serve_beside
 
     async def main(s: Settings) -> None:
         stop = asyncio.Event()
@@ -169,8 +173,7 @@ def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
             "database": database_probe(engine),
             "broker": broker_probe(s.kafka.bootstrap_servers or "")}, s.api_token)
         try:
-            await asyncio.gather(create_app(s, metrics=metrics).run(stop),
-                                 serve(app, s.http_port, stop))
+            await serve_beside(create_app(s, metrics=metrics).run(stop), app, s.http_port, stop)
         finally:
             await engine.dispose()
 
@@ -264,7 +267,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     tune_gc()
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"reslot {args.command}: {invalid_settings(exc)}", file=sys.stderr)
+        return EXIT_CODE
     fmt = "console" if args.command in ("dev", "broker", "publish", "plan") else "json"
     configure(settings.log_level, settings.log_format if fmt == "json" else fmt)
     if fmt == "console" and settings.log_level.upper() == "INFO":
@@ -275,6 +282,13 @@ def main(argv: list[str] | None = None) -> int:
         tracing.configure(f"reslot-{args.command}")
     try:
         code: int = args.func(args, settings)
+    except Exception as exc:
+        said = cannot_start(exc, settings.database_url, settings.kafka.bootstrap_servers)
+        if said is None:
+            raise  # a bug: its traceback is what helps
+        log.debug("the command failed", exc_info=exc)
+        print(f"reslot {args.command}: {said}", file=sys.stderr)
+        return EXIT_CODE
     finally:
         tracing.shutdown()
     return code

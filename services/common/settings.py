@@ -39,7 +39,7 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8080", pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
         description="Base of the links put in messages (the applicant's page), as the "
                     "applicant's browser reaches the web front.")
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", pattern=r"(?i)^(debug|info|warning|error|critical)$")
     log_format: Literal["json", "console"] = "json"
 
     # Rescheduling policy (CONTRACT.md): each figure a setting with this default.

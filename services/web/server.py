@@ -1,6 +1,7 @@
 """Serve an ASGI app with uvicorn until an event is set (the caller owns the signals)."""
 
 import asyncio
+from collections.abc import Awaitable
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -24,3 +25,22 @@ async def serve(app: ASGIApp, port: int, stop: asyncio.Event, host: str = "0.0.0
         raise RuntimeError("the web front did not start (see the log above)") from exc
     if not server.started and not stop.is_set():
         raise RuntimeError(f"the web server did not start on port {port} (see the log above)")
+
+
+async def serve_beside(service: Awaitable[None], app: ASGIApp, port: int,
+                       stop: asyncio.Event) -> None:
+    """Run `service` and serve `app` beside it until `stop`. Whichever ends first, or fails,
+    sets `stop`, so the other ends in order (a server cancelled mid-start logged a page of
+    traceback over the one line that says why the service could not start); then the first
+    failure is raised."""
+    async def then_stop(part: Awaitable[None]) -> None:
+        try:
+            await part
+        finally:
+            stop.set()
+
+    results = await asyncio.gather(then_stop(service), then_stop(serve(app, port, stop)),
+                                   return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
