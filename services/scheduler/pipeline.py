@@ -227,8 +227,10 @@ class Pipeline:
                 partition_of[p.centre] = p.record.partition
                 self._process(p, result)
         for centre, partition in partition_of.items():  # what the batch decides once
-            events, plans = settle(self._centres[centre], self.config)
-            result.waiting[centre] = len(self._centres[centre].waiting)
+            state = self._centres[centre]
+            events, plans = settle(state, self.config)
+            if state.info is not None or state.waiting:  # a gauge per centre that exists:
+                result.waiting[centre] = len(state.waiting)  # not per id a producer names
             result.plans += plans
             traces = telemetry.settle_traces(centre, events)
             result.outbox += [

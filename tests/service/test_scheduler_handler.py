@@ -116,3 +116,28 @@ async def test_a_forward_published_twice_is_applied_once(tmp_path: Path) -> None
     assert await app.store.stored_offsets([(Topic.INPUTS_BY_CENTRE, OWNER)]) == {
         (Topic.INPUTS_BY_CENTRE, OWNER): 3}
     await app.store.close()
+
+
+async def test_the_waiting_gauge_has_a_series_per_centre_that_exists_not_per_id_named(
+        tmp_path: Path) -> None:
+    """A cancel naming a centre nobody registered made a series of reslot_waiting that was
+    never removed: one producer could make as many as it liked."""
+    app = await _app(tmp_path)
+    app.positions.applied[(str(Topic.BOOKINGS), OWNER)] = -1
+    app.positions.applied[(str(Topic.CENTRES), OWNER)] = -1
+    junk = [_record(Topic.BOOKINGS, OWNER, n, line(
+        "visa.booking.cancelled.v1", {"booking_id": "b1", "centre_id": CENTRE},
+        eid=f"junk-{n}").encode()) for n in range(3)]
+    await apply(app, junk)
+    await app.writes.settle()
+    assert _waiting_series(app) == {}
+    await apply(app, [_record(Topic.CENTRES, OWNER, 0,
+                              line("visa.centre.registered.v1", centre()).encode())])
+    await app.writes.settle()
+    assert _waiting_series(app) == {(CENTRE,): 0.0}
+    await app.store.close()
+
+
+def _waiting_series(app: SchedulerApp) -> dict[tuple[str, ...], float]:
+    return {tuple(s.labels.values()): s.value for m in app.metrics.registry.collect()
+            for s in m.samples if s.name == "reslot_waiting"}
