@@ -36,6 +36,12 @@ def _whole_minute(value: dt.datetime) -> dt.datetime:
 # No control characters: PostgreSQL refuses a NUL in text, and a store that refuses a row
 # for ever stalled its partition (the write was retried as if the store were down).
 Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+# Names and places shown to applicants: one line, and a length a message can carry (a
+# 500,000-character centre name was accepted, and every SMS of that centre fitted it again).
+Line = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+# An address may span lines, but holds no other control character (PostgreSQL refuses NUL).
+Address = Annotated[str, Field(min_length=1, max_length=500,
+                               pattern=r"^[^\x00-\x09\x0b-\x1f\x7f]+$")]
 CentreId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")]
 Service = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z0-9_]+$")]
 def _plausible_date(value: dt.date) -> dt.date:
@@ -60,15 +66,15 @@ class Data(BaseModel):
 
 class CentreRegistered(Data):
     centre_id: CentreId = Field(description="Stable id of the visa application centre.")
-    name: str = Field(min_length=1, description="Display name, e.g. 'Capago Alger'.")
-    city: str = Field(min_length=1, description="City of the centre.")
+    name: Line = Field(description="Display name, e.g. 'Capago Alger'.")
+    city: Line = Field(description="City of the centre.")
     country: str = Field(
         pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code, e.g. 'DZ'."
     )
     timezone: Annotated[str, AfterValidator(_known_timezone)] = Field(
         description="IANA time zone of the centre, e.g. 'Africa/Algiers'."
     )
-    address: str = Field(min_length=1, description="Postal address shown to applicants.")
+    address: Address = Field(description="Postal address shown to applicants.")
     languages: tuple[Language, ...] = Field(
         min_length=1, description="Languages the centre serves, in order of preference."
     )
@@ -95,7 +101,7 @@ class SlotsWithdrawn(Data):
 
 
 class Applicant(Data):
-    name: str = Field(min_length=1, description="Applicant's name (personal data: never logged).")
+    name: Line = Field(description="Applicant's name (personal data: never logged).")
     language: Language = Field(description="Language the applicant is written to in.")
     email: str | None = Field(
         default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="E-mail address."
@@ -152,7 +158,8 @@ class OutageDeclared(_Window):
     services: tuple[Service, ...] | None = Field(
         default=None, description="Services stopped; absent means every service."
     )
-    reason: str = Field(default="", max_length=500, description="Why, e.g. portal maintenance.")
+    reason: str = Field(default="", max_length=500, pattern=r"^[^\x00]*$",
+                        description="Why, e.g. portal maintenance.")
     notice_min: Annotated[int, AfterValidator(_at_most_a_year)] = Field(
         default=1440, ge=0, description="Least notice in minutes a displaced applicant gets."
     )
@@ -243,7 +250,7 @@ class CapacityConflict(Data):
 
 
 class Recipient(Data):
-    name: str = Field(min_length=1, description="Applicant's name.")
+    name: Line = Field(description="Applicant's name.")
     email: str | None = Field(default=None, description="E-mail address, if any.")
     phone: str | None = Field(default=None, description="Phone number (E.164), if any.")
 

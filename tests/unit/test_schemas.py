@@ -7,7 +7,7 @@ import pytest
 from schemas import export
 from schemas.envelope import EventError, parse_event
 from schemas.events import ANY_ADAPTER, INPUT_ADAPTER
-from tests.builders import at, booking, line, outage, raw, slots
+from tests.builders import at, booking, centre, line, outage, raw, slots
 
 
 def _kind(text: str | bytes) -> str:
@@ -68,6 +68,22 @@ def test_an_id_with_a_control_character_is_refused(booking_id: str) -> None:
     partition, the scheduler taking it for a store outage."""
     assert _kind(line("visa.booking.created.v1", booking(booking_id, at(3, 9)))) == \
         "schema_invalid"
+
+
+@pytest.mark.parametrize(("field", "value", "kind"), [
+    ("name", "Capago\x00Alger", "schema_invalid"),  # PostgreSQL refuses a NUL in text
+    ("name", "Capago\nAlger", "schema_invalid"),  # a name is one line
+    ("name", "C" * 201, "schema_invalid"),  # 500,000 characters were accepted
+    ("address", "Lot 12\nDely Ibrahim", None),  # an address may span lines
+    ("address", "Lot 12\x00", "schema_invalid"),
+])
+def test_a_centre_is_named_in_one_line_of_a_length_a_message_carries(
+        field: str, value: str, kind: str | None) -> None:
+    text = line("visa.centre.registered.v1", {**centre(), field: value})
+    if kind is None:
+        assert parse_event(text, INPUT_ADAPTER).data.address == value
+    else:
+        assert _kind(text) == kind
 
 
 def test_json_nested_deeper_than_the_stack_is_refused_not_raised() -> None:
