@@ -7,6 +7,10 @@ connecting, writing and reading. Requests wait for a free client here, not in a 
 every request and every response httpcore's pool looks at each of its connections (is it
 idle, expired, readable: a system call each) and at every waiting request, so one pool of 8
 connections cost more CPU than the send itself (1.5 ms an SMS, 0.85 ms as 8 pools of one).
+
+The whole exchange has one deadline (httpx's timeouts are per read: a gateway that drips a
+byte every half second held a send for ever), and at most MAX_BODY bytes of the answer are
+read: the status and Retry-After say all, and a 300 MB body was read into memory whole.
 """
 
 import asyncio
@@ -18,6 +22,8 @@ from services.common.settings import Settings
 from services.notifier.channels import Outbound
 from services.notifier.domain.model import Failure
 from services.notifier.domain.retry import http_failure, network_failure
+
+MAX_BODY = 64 * 1024  # read past this, the connection is closed rather than kept
 
 
 class SmsSender:
@@ -35,6 +41,7 @@ class SmsSender:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._url = httpx.URL(url)  # parsed once
+        self._timeout_s = timeout_s
         self._connections = asyncio.Semaphore(max(1, connections))
         tls = httpx.create_ssl_context()  # loaded once (CA certificates), not once a client
         self._clients = [
@@ -64,16 +71,28 @@ class SmsSender:
             async with self._connections:
                 client = self._idle.pop()  # the last used: its connection is the likeliest open
                 try:
-                    response = await client.post(
-                        self._url, json=body, headers={"Idempotency-Key": notification_id}
-                    )
+                    async with asyncio.timeout(self._timeout_s):
+                        status, retry_after = await self._post(client, body, notification_id)
                 finally:
                     self._idle.append(client)
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             return network_failure("sms timeout")
         except httpx.TransportError as exc:  # ConnectError, ReadError, RemoteProtocolError, ...
             return network_failure(f"sms {type(exc).__name__}")
-        return http_failure(response.status_code, response.headers.get("retry-after"))
+        return http_failure(status, retry_after)
+
+    async def _post(self, client: httpx.AsyncClient, body: dict[str, str],
+                    notification_id: str) -> tuple[int, str | None]:
+        """The status and Retry-After of the gateway's answer; its body read to the end
+        when small (the connection is kept), else left (the connection is closed)."""
+        async with client.stream("POST", self._url, json=body,
+                                 headers={"Idempotency-Key": notification_id}) as response:
+            read = 0
+            async for chunk in response.aiter_raw():
+                read += len(chunk)
+                if read > MAX_BODY:
+                    break
+            return response.status_code, response.headers.get("retry-after")
 
     async def close(self) -> None:
         for client in self._clients:

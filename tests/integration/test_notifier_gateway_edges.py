@@ -1,0 +1,89 @@
+"""Providers that misbehave, each a real server on a loopback port: an SMS gateway that
+drips its answer or sends an enormous one, an SMTP server that drops the session after the
+whole message. The notifier gives up within its deadline, reads no more than it needs, and
+never sends one message twice within one attempt."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from services.notifier.channels import Outbound
+from services.notifier.channels.sms import MAX_BODY, SmsSender
+from services.notifier.rendering import RenderedMessage
+
+pytestmark = pytest.mark.integration
+MESSAGE = RenderedMessage("fr", "Sujet", "texte\n", "<p>html</p>\n", "Votre rendez-vous.")
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+def outbound(n: int, address: str = "+213555000111") -> Outbound:
+    return Outbound(f"n-{n}", "Amel", address, MESSAGE)
+
+
+@contextlib.asynccontextmanager
+async def raw_server(handler: Handler) -> AsyncIterator[int]:
+    """A TCP server on a free loopback port answering each connection with `handler`."""
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            await handler(reader, writer)
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+
+
+async def read_request(reader: asyncio.StreamReader) -> None:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    await reader.readexactly(length)
+
+
+async def test_a_gateway_that_drips_its_answer_is_a_timeout_within_the_deadline() -> None:
+    """httpx's timeouts are per read: a byte every half second held the send for ever."""
+    async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 503 Busy\r\nContent-Length: 100000\r\n\r\n")
+        while True:
+            await writer.drain()
+            await asyncio.sleep(0.3)
+            writer.write(b"x")
+
+    async with raw_server(drip) as port:
+        sender = SmsSender(f"http://127.0.0.1:{port}/sms", "t", timeout_s=1.0, connections=1)
+        try:
+            failure = await asyncio.wait_for(sender.send(outbound(1)), timeout=30)
+        finally:
+            await sender.close()
+    assert failure is not None
+    assert (failure.transient, failure.error) == (True, "sms timeout")
+
+
+async def test_an_enormous_answer_is_not_read_past_what_the_status_needs() -> None:
+    sent = [0]
+
+    async def enormous(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 503 Busy\r\nRetry-After: 7\r\nContent-Length: 314572800\r\n\r\n")
+        chunk = b"x" * (1024 * 1024)
+        for _ in range(300):
+            writer.write(chunk)
+            await writer.drain()  # raises once the notifier has closed the connection
+            sent[0] += len(chunk)
+
+    async with raw_server(enormous) as port:
+        sender = SmsSender(f"http://127.0.0.1:{port}/sms", "t", timeout_s=30.0, connections=1)
+        try:
+            failure = await sender.send(outbound(2))
+        finally:
+            await sender.close()
+        await asyncio.sleep(0.5)  # the server notices the close
+    assert failure is not None
+    assert (failure.transient, failure.retry_after_s) == (True, 7.0)
+    assert sent[0] < 64 * 1024 * 1024  # of 300 MB: what the sockets' buffers held at most
+    assert MAX_BODY <= 64 * 1024
