@@ -11,6 +11,7 @@ import pytest
 
 from services.notifier.channels import Outbound
 from services.notifier.channels.sms import MAX_BODY, SmsSender
+from services.notifier.channels.smtp import SmtpSender
 from services.notifier.rendering import RenderedMessage
 
 pytestmark = pytest.mark.integration
@@ -87,3 +88,60 @@ async def test_an_enormous_answer_is_not_read_past_what_the_status_needs() -> No
     assert (failure.transient, failure.retry_after_s) == (True, 7.0)
     assert sent[0] < 64 * 1024 * 1024  # of 300 MB: what the sockets' buffers held at most
     assert MAX_BODY <= 64 * 1024
+
+
+async def test_a_session_dropped_after_the_whole_message_does_not_send_it_again_at_once(
+        ) -> None:
+    """The server takes the second message's DATA, then closes instead of its 250: it may
+    hold the message, so this attempt fails (the counted retry decides); it was sent again
+    at once on a new session, uncounted."""
+    received: list[bytes] = []
+    transactions = [0]
+
+    async def smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 test ESMTP\r\n")
+        while line := await reader.readline():
+            command = line.strip().upper()
+            if command.startswith((b"EHLO", b"HELO")):
+                writer.write(b"250-test\r\n250 8BITMIME\r\n")
+            elif command == b"DATA":
+                writer.write(b"354 go\r\n")
+                await writer.drain()
+                body = b"".join([chunk async for chunk in _until_dot(reader)])
+                received.append(body)
+                transactions[0] += 1
+                if transactions[0] == 2:
+                    return  # everything taken, then the session dropped
+                writer.write(b"250 queued\r\n")
+            elif command == b"QUIT":
+                writer.write(b"221 bye\r\n")
+                return
+            else:  # MAIL, RCPT, RSET, NOOP
+                writer.write(b"250 ok\r\n")
+            await writer.drain()
+
+    async with raw_server(smtp) as port:
+        sender = SmtpSender(host="127.0.0.1", port=port, sender="Reslot <r@reslot.example>",
+                            timeout_s=5.0, connections=1, local_hostname="notifier.test")
+        try:
+            first = await sender.send(outbound(1, "amel@example.dz"))
+            second = await sender.send(outbound(2, "amel@example.dz"))
+            third = await sender.send(outbound(3, "amel@example.dz"))
+        finally:
+            await sender.close()
+    assert first is None
+    assert second is not None
+    assert second.transient
+    assert third is None  # a new session for the next message
+    ids = [message_id for body in received for message_id in _message_ids(body)]
+    assert ids == ["<n-1@reslot>", "<n-2@reslot>", "<n-3@reslot>"]
+
+
+async def _until_dot(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
+    while (line := await reader.readline()) not in (b".\r\n", b""):
+        yield line
+
+
+def _message_ids(body: bytes) -> list[str]:
+    return [line.split(b":", 1)[1].strip().decode() for line in body.split(b"\r\n")
+            if line.lower().startswith(b"message-id:")]

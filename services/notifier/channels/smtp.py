@@ -3,12 +3,15 @@
 A small pool of persistent sessions: each sends its messages one after the other
 (`SMTP.sendmail`: MAIL, RCPT, DATA per message, RSET after a refusal), is dropped after a
 connection error, a timeout or a 421, and replaced by a new one on the next send. A session
-found closed before a transaction is replaced at once, without counting as a failure.
+found closed before its MAIL was accepted is replaced at once, without counting as a
+failure; closed any later (the whole message may have been taken), it is a failure, and the
+counted retry sends the message again, never this attempt.
 """
 
 import asyncio
 import socket
 from email.utils import parseaddr
+from typing import Any
 
 import aiosmtplib
 import structlog
@@ -24,6 +27,19 @@ __all__ = ["SmtpSender", "compose_email", "message_id"]
 log = structlog.get_logger("reslot.notifier")
 
 _INVALID_ADDRESS = Failure(False, "smtp invalid address")
+
+
+class Session(aiosmtplib.SMTP):
+    """An SMTP session that says whether the server accepted the MAIL of its transaction:
+    before that, a server that closed the session has taken nothing of the message."""
+
+    mail_accepted = False
+
+    async def mail(self, *args: Any, **kwargs: Any) -> aiosmtplib.SMTPResponse:
+        self.mail_accepted = False
+        response = await super().mail(*args, **kwargs)
+        self.mail_accepted = True
+        return response
 
 
 class SmtpSender:
@@ -47,7 +63,7 @@ class SmtpSender:
         self._envelope_from = parseaddr(sender)[1] or sender
         self._local_hostname = local_hostname
         self._sessions = asyncio.Semaphore(max(1, connections))
-        self._idle: list[aiosmtplib.SMTP] = []
+        self._idle: list[Session] = []
         self._closed = False
 
     @classmethod
@@ -78,6 +94,8 @@ class SmtpSender:
                         await self._timed(session, outbound.address, data)
                         return None
                     except aiosmtplib.SMTPServerDisconnected:
+                        if session.mail_accepted:  # it may hold the message: not again now
+                            raise
                         # Closed by the server while idle (timeout, restart) and not noticed
                         # before the first command: nothing was taken, so on a new session.
                         session.close()
@@ -100,9 +118,10 @@ class SmtpSender:
             finally:
                 self._release(session)
 
-    async def _timed(self, session: aiosmtplib.SMTP, recipient: str, data: bytes) -> None:
+    async def _timed(self, session: Session, recipient: str, data: bytes) -> None:
         """The transaction within the timeout: one timer for it rather than one per reply."""
         options = ["SMTPUTF8"] if not (self._envelope_from + recipient).isascii() else []
+        session.mail_accepted = False  # this transaction's, not the last one's
         try:
             async with asyncio.timeout(self._timeout_s):
                 await session.sendmail(self._envelope_from, [recipient], data,
@@ -111,10 +130,10 @@ class SmtpSender:
             session.close()  # a reply we gave up on would answer the next command
             raise
 
-    async def _connect(self) -> aiosmtplib.SMTP:
+    async def _connect(self) -> Session:
         if self._local_hostname is None:  # once: EHLO names the same host on every session
             self._local_hostname = await asyncio.to_thread(socket.getfqdn)
-        session = aiosmtplib.SMTP(
+        session = Session(
             hostname=self._host,
             port=self._port,
             local_hostname=self._local_hostname,
@@ -131,7 +150,7 @@ class SmtpSender:
             raise
         return session
 
-    def _release(self, session: aiosmtplib.SMTP | None) -> None:
+    def _release(self, session: Session | None) -> None:
         """Keep a session that can take the next message; close any other."""
         if session is None:
             return
