@@ -33,11 +33,9 @@ def _whole_minute(value: dt.datetime) -> dt.datetime:
     return plausible_time(value)
 
 
-# No control characters: PostgreSQL refuses a NUL in text, and a store that refuses a row
-# for ever stalled its partition (the write was retried as if the store were down).
+# No control characters (PostgreSQL refuses a NUL: the partition stalled, retrying for ever).
 Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
-# Names and places shown to applicants: one line, and a length a message can carry (a
-# 500,000-character centre name was accepted, and every SMS of that centre fitted it again).
+# Names and places shown to applicants: one line, of a length a message can carry.
 Line = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 # An address may span lines, but holds no other control character (PostgreSQL refuses NUL).
 Address = Annotated[str, Field(min_length=1, max_length=500,

@@ -189,14 +189,10 @@ def _assert_is_dead_letter(error: EventError | None) -> None:
     assert str(error)
 
 
-# Deeper than the interpreter's stack: json.loads raised RecursionError past the parser.
-DEEP = b"[" * 100_000 + b"]" * 100_000
-
 @FUZZ
 @given(st.sampled_from(TOPICS), any_input)
 @example(str(Topic.BOOKINGS), b"")
 @example(str(Topic.BOOKINGS), b"\xff\xfe")
-@example(str(Topic.BOOKINGS), DEEP)
 @example(str(Topic.OUTAGES_BY_CENTRE), _bytes_of(VALID_INPUTS[6]))
 @example(str(Topic.CENTRES), _bytes_of(AFRICA))
 def test_the_scheduler_parses_anything_into_an_event_or_a_dead_letter(
@@ -285,7 +281,7 @@ notifier_input = st.one_of(
 @example(_bytes_of(VALID_REQUEST))
 @example(_bytes_of(REQUEST_AFRICA))
 @example(_bytes_of(REQUEST_9999))
-@example(DEEP)
+@example(b"[" * 100_000 + b"]" * 100_000)  # RecursionError left the parser
 def test_the_notifier_parses_anything_into_deliveries_or_a_dead_letter(value: bytes) -> None:
     try:
         event = parse_event(value, NOTIFICATION_ADAPTER)
