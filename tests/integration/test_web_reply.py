@@ -13,7 +13,13 @@ import httpx
 import pytest
 
 from services.common.ids import derived_id
-from tests.integration.web_harness import OLD_SECRET, Served, form_page, served_front
+from tests.integration.web_harness import (
+    OLD_SECRET,
+    Served,
+    form_page,
+    one_moved_offer,
+    served_front,
+)
 from tests.webstore import at, iso
 
 pytestmark = pytest.mark.integration
@@ -24,12 +30,7 @@ CENTRE = "capago-alger"
 @pytest.fixture
 async def served(kafka: str, tmp_path: Path) -> AsyncIterator[Served]:
     async with served_front(kafka, tmp_path) as front:
-        rows = front.rows
-        await rows.outage(at(2, 13), at(2, 17))
-        await rows.booking("B-1", at(3, 10))
-        await rows.decision("B-1", "moved", at(2, 14), at(3, 10))
-        await rows.offer("B-1", OFFER, at(2, 14), at(3, 10), reply_by=at(2, 9))
-        await rows.slots([at(2, 10), at(3, 10), at(3, 11), at(4, 9)], capacity=1)
+        await one_moved_offer(front.rows, OFFER)
         yield front
 
 

@@ -94,3 +94,13 @@ async def form_page(client: httpx.AsyncClient, url: str) -> tuple[httpx.Response
     """A page and the CSRF token of its forms (the client keeps the nonce cookie)."""
     page = await client.get(url)
     return page, csrf_of(page.text)
+
+
+async def one_moved_offer(rows: Rows, offer_id: str, capacity: int = 1) -> None:
+    """B-1, moved by an outage on 2 March from 14:00 to 3 March 10:00, its offer open until
+    2 March 9:00, and four slots to choose from."""
+    await rows.outage(at(2, 13), at(2, 17))
+    await rows.booking("B-1", at(3, 10))
+    await rows.decision("B-1", "moved", at(2, 14), at(3, 10))
+    await rows.offer("B-1", offer_id, at(2, 14), at(3, 10), reply_by=at(2, 9))
+    await rows.slots([at(2, 10), at(3, 10), at(3, 11), at(4, 9)], capacity=capacity)
