@@ -1,11 +1,13 @@
 """Providers that misbehave, each a real server on a loopback port: an SMS gateway that
 drips its answer or sends an enormous one, an SMTP server that drops the session after the
-whole message. The notifier gives up within its deadline, reads no more than it needs, and
-never sends one message twice within one attempt."""
+whole message, a gateway that never answers. The notifier gives up within its deadline,
+reads no more than it needs, never sends one message twice within one attempt, and one
+channel's hung provider does not hold up the other channel."""
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,9 @@ from services.notifier.channels import Outbound
 from services.notifier.channels.sms import MAX_BODY, SmsSender
 from services.notifier.channels.smtp import SmtpSender
 from services.notifier.rendering import RenderedMessage
+from services.notifier.smtp_sink import SmtpSink
+from tests.conftest import eventually
+from tests.integration.notifier_rig import requested, rig
 
 pytestmark = pytest.mark.integration
 MESSAGE = RenderedMessage("fr", "Sujet", "texte\n", "<p>html</p>\n", "Votre rendez-vous.")
@@ -145,3 +150,28 @@ async def _until_dot(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
 def _message_ids(body: bytes) -> list[str]:
     return [line.split(b":", 1)[1].strip().decode() for line in body.split(b"\r\n")
             if line.lower().startswith(b"message-id:")]
+
+
+async def test_a_silent_sms_gateway_does_not_hold_up_e_mail(tmp_path: Path) -> None:
+    """Every SMS to a gateway that never answers holds its place until its timeout (5 s
+    here): a backlog of them took every place, and e-mails that came later waited behind."""
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await asyncio.sleep(3600)
+
+    smtp = await SmtpSink().start()
+    try:
+        async with raw_server(silent) as port, rig(
+                f"sqlite+aiosqlite:///{tmp_path / 'n.db'}", smtp=smtp,
+                sms_url=f"http://127.0.0.1:{port}/sms", sms_rate_per_s=1000.0) as r:
+            await r.accept(*(requested(n) for n in range(100)))
+            await eventually(lambda: _at_least(len(smtp.messages), 100), timeout=30)
+            await asyncio.sleep(0.5)  # the SMS backlog takes every place it may
+            await r.accept(*(requested(n) for n in range(100, 110)))  # later, behind SMS
+            await eventually(lambda: _at_least(len(smtp.messages), 110), timeout=4)
+    finally:
+        await smtp.stop()
+
+
+async def _at_least(value: int, expected: int) -> bool:
+    return value >= expected

@@ -65,21 +65,35 @@ def test_a_channel_out_of_tokens_does_not_hold_up_the_other() -> None:
 
 
 def test_no_more_are_taken_than_there_are_places() -> None:
-    q, _ = queue(places=2)
-    a, b, c = job(1, "email"), job(2, "email"), job(3, "email")
-    ready(q, a, b, c)
-    assert keys(q.take()) == ["n-1/email", "n-2/email"]
+    q, _ = queue(places=4)
+    a, b, c, d, e = (job(1, "email"), job(2, "sms"), job(3, "email"), job(4, "sms"),
+                     job(5, "email"))
+    ready(q, a, b, c, d, e)
+    assert keys(q.take()) == ["n-1/email", "n-2/sms", "n-3/email", "n-4/sms"]
     assert q.take() == []
     q.release(a)  # its outcome is recorded: its place is free
-    assert keys(q.take()) == ["n-3/email"]
+    assert keys(q.take()) == ["n-5/email"]
+
+
+def test_a_channel_holds_at_most_its_share_of_the_places() -> None:
+    """A hung provider holds its places until their timeouts: a backlog of SMS to a silent
+    gateway took every place, and e-mails waited minutes behind it."""
+    q, _ = queue(places=4)
+    sms = [job(n, "sms") for n in range(1, 6)]
+    ready(q, *sms)
+    assert keys(q.take()) == ["n-1/sms", "n-2/sms"]  # half the places, the rest kept
+    ready(q, job(9, "email"))  # comes later, behind three SMS still ready
+    assert keys(q.take()) == ["n-9/email"]
+    q.release(sms[0])
+    assert keys(q.take()) == ["n-3/sms"]
 
 
 def test_jobs_put_back_are_first_in_line_again() -> None:
     q, _ = queue(places=2)
-    ready(q, job(1, "email"), job(2, "email"), job(3, "email"))
+    ready(q, job(1, "email"), job(2, "sms"), job(3, "email"))
     taken = q.take()
     q.put_back(taken)  # their attempts could not be counted
-    assert keys(q.take()) == ["n-1/email", "n-2/email"]
+    assert keys(q.take()) == ["n-1/email", "n-2/sms"]
 
 
 def test_a_delivery_is_in_hand_once_until_forgotten() -> None:

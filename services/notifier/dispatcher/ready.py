@@ -3,7 +3,9 @@
 Deliveries are attempted in the order they became ready, as far as two bounds allow: a
 token bucket per channel (the provider's rate limit; a channel out of tokens does not hold
 up the other) and `max_in_flight` places, each held from an attempt being counted until its
-outcome is recorded: that bounds what a crash can send twice.
+outcome is recorded: that bounds what a crash can send twice. Each channel holds at most its
+share of the places, so a provider that hangs (its sends held until their timeout) does not
+hold up the other channel: e-mails waited minutes behind a backlog of SMS to a silent gateway.
 """
 
 import asyncio
@@ -23,6 +25,8 @@ class ReadyQueue:
     ) -> None:
         self._limits = limits
         self._free = max_in_flight  # places between counted and recorded
+        self._share = max(1, -(-max_in_flight // len(CHANNELS)))  # most one channel holds
+        self._held: dict[Channel, int] = dict.fromkeys(CHANNELS, 0)
         self._metrics = metrics
         self._jobs: dict[DeliveryKey, Job] = {}
         self._ready: dict[Channel, deque[Job]] = {c: deque() for c in CHANNELS}
@@ -72,13 +76,15 @@ class ReadyQueue:
         self._changed.clear()
         group: list[Job] = []
         while self._free > 0:
-            heads = sorted((q[0].seq, c) for c, q in self._ready.items() if q)
+            heads = sorted((q[0].seq, c) for c, q in self._ready.items()
+                           if q and self._held[c] < self._share)
             channel = next((c for _, c in heads if self._limits[c].try_acquire()), None)
             if channel is None:
                 return group
             job = self._ready[channel].popleft()
             job.slot = True
             self._free -= 1
+            self._held[channel] += 1
             group.append(job)
         return group
 
@@ -93,6 +99,7 @@ class ReadyQueue:
         if job.slot:
             job.slot = False
             self._free += 1
+            self._held[job.key.channel] -= 1
             self._changed.set()
 
     def forget(self, job: Job) -> None:
@@ -108,7 +115,7 @@ class ReadyQueue:
     async def wait(self) -> None:
         """Until a job may be ready to take: one pushed, a place freed, or the next token of
         a channel with jobs waiting; call it after `take`."""
-        waiting = [c for c in CHANNELS if self._ready[c]]
+        waiting = [c for c in CHANNELS if self._ready[c] and self._held[c] < self._share]
         if waiting and self._free > 0:  # out of tokens: until the next one, or news
             next_token_s = min(self._limits[c].seconds_to_token() for c in waiting)
             with contextlib.suppress(TimeoutError):
