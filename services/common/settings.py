@@ -75,6 +75,9 @@ class Settings(BaseSettings):
         default=None, description="Comma-separated HMAC secrets of reply links: the first "
                                   "signs, all verify (rotation). Unset: messages carry no link.")
     link_days_after_slot: int = Field(default=1, ge=0, description="A link works until then.")
+    retain_past_days: int = Field(
+        default=30, ge=2, description="Scheduler: bookings (their applicants' contacts too) and "
+        "slots are dropped this many days after their day, unless still waiting for a place.")
     reply_dedupe_days: int = Field(
         default=30, ge=1,
         description="Scheduler: how long the id of a folded reply or operator's act is kept, "

@@ -43,7 +43,7 @@ SCHEDULER_TOPICS: tuple[str, ...] = (*[str(t) for t in INPUT_TOPICS], str(Topic.
 
 def planning_config(settings: Settings) -> PlanningConfig:
     """The policy and solver of the settings; ValueError (said at start) for a malformed
-    RESLOT_COMMITMENT_WINDOWS."""
+    RESLOT_COMMITMENT_WINDOWS or a retention that would outlive no reply link."""
     try:
         windows = parse_windows(settings.commitment_windows)
     except ValueError as exc:
@@ -57,6 +57,9 @@ def planning_config(settings: Settings) -> PlanningConfig:
         day_change_penalty=settings.day_change_penalty,
         late_day_penalty=settings.late_day_penalty,
     )
+    if settings.retain_past_days <= settings.link_days_after_slot:
+        raise ValueError("RESLOT_RETAIN_PAST_DAYS: must be more than RESLOT_LINK_DAYS_AFTER_SLOT "
+                         "(a reply link must find its booking)")
     params = SolveParams(time_limit_s=settings.solver_time_limit_s,
                          workers=settings.solver_workers)
     secrets = settings.link_secret_list()
@@ -67,7 +70,8 @@ def planning_config(settings: Settings) -> PlanningConfig:
     return PlanningConfig(policy, params, solve, settings.default_slot_min,
                           waiting_horizon_days=settings.waiting_horizon_days,
                           restore_notice_min=settings.restore_notice_min,
-                          advice_day_share=settings.advice_day_share, replies=replies)
+                          advice_day_share=settings.advice_day_share, replies=replies,
+                          retain_past_days=settings.retain_past_days)
 
 
 def plan_pipeline(settings: Settings, *, clock: Clock | None = None,

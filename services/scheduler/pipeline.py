@@ -29,6 +29,7 @@ from services.common.clock import Clock, SystemClock
 from services.common.metrics import Metrics
 from services.scheduler import telemetry
 from services.scheduler.domain.process import PlanningConfig, process, settle
+from services.scheduler.domain.retirement import retire, retirement_cut
 from services.scheduler.domain.routing import Route, route
 from services.scheduler.domain.state import CentreState, PlanSummary
 from services.scheduler.domain.timeouts import expire
@@ -229,6 +230,9 @@ class Pipeline:
         for centre, partition in partition_of.items():  # what the batch decides once
             state = self._centres[centre]
             events, plans = settle(state, self.config)
+            cut = retirement_cut(state, now, self.config.retain_past_days)
+            if cut is not None:
+                retire(state, cut)
             if state.info is not None or state.waiting:  # a gauge per centre that exists:
                 result.waiting[centre] = len(state.waiting)  # not per id a producer names
             result.plans += plans

@@ -100,6 +100,8 @@ def _note(state: CentreState, event: CloudEvent[Any], touched: Touched) -> None:
     notes.slots |= touched.slots
     notes.everything = notes.everything or touched.everything
     notes.cause = (event.id, event.time)
+    if state.event_clock is None or event.time > state.event_clock:
+        state.event_clock = event.time  # the centre's clock (retirement.py)
 
 
 def _conflict_events(state: CentreState, notes: BatchNotes) -> list[CloudEvent[Any]]:

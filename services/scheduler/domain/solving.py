@@ -28,6 +28,7 @@ class PlanningConfig:
     restore_notice_min: int = 2880  # v1.1: least notice of a restore
     advice_day_share: float = 0.25  # v1.1: most of a day's usual capacity advised per date
     replies: ReplyPolicy = field(default_factory=ReplyPolicy)  # v1.1: offers, review, reply links
+    retain_past_days: int = 30  # past bookings and slots kept this long (retirement.py)
 
     def waiting_policy(self) -> Policy:
         """The policy of a waiting-list re-plan: the same rules, a longer horizon."""

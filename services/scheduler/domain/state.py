@@ -171,6 +171,12 @@ class CentreState:
     dirty_conflicts: set[SlotKey] = field(default_factory=set)
     dirty_tally: bool = False
     dirty_advice: set[str] = field(default_factory=set)
+    # Past days leaving the calendar (retirement.py): the latest event time folded here,
+    # the cut last applied, and what left since the state was last stored.
+    event_clock: dt.datetime | None = None
+    retired_before: dt.datetime | None = None
+    retired_bookings: set[str] = field(default_factory=set)
+    retired_slots: set[SlotKey] = field(default_factory=set)
 
     def reindex(self) -> None:
         self.occupancy.clear()
@@ -196,6 +202,8 @@ class CentreState:
             self.dirty_outages,
             self.dirty_decisions,
             self.dirty_conflicts,
+            self.retired_bookings,
+            self.retired_slots,
         ):
             s.clear()
 

@@ -81,6 +81,7 @@ def batch_rows(
     offsets, outbox, plan summaries and the origins applied from the internal topics."""
     rows, resolved = _state_rows(states)
     replies, deletes = replies_rows(states)
+    deletes.update(_retired_keys(states))
     rows[t.routes.name] = [
         (o, json.dumps(r.centres), json.dumps([p.model_dump_json() for p in r.pending]),
          r.declared.model_dump_json() if r.declared is not None else None)
@@ -128,3 +129,13 @@ def _state_rows(
                 resolved.append((c, k[0], codec.ts(k[1])))
     rows.update(calendar_rows(states))
     return rows, resolved
+
+
+def _retired_keys(states: Sequence[CentreState]) -> Deletes:
+    """The rows of bookings and slots that left the calendar (retirement.py): a booking with
+    its decision, a slot; not one that came back in the same batch."""
+    gone = [(s.centre_id, b) for s in states for b in sorted(s.retired_bookings)
+            if b not in s.bookings]
+    slots = [(s.centre_id, k[0], codec.ts(k[1])) for s in states
+             for k in sorted(s.retired_slots) if k not in s.slots]
+    return {t.bookings.name: gone, t.decisions.name: list(gone), t.slots.name: slots}
