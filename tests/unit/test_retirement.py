@@ -11,6 +11,7 @@ from services.scheduler.domain.retirement import retire, retirement_cut
 from services.scheduler.domain.state import CentreState
 from tests.builders import CENTRE, at, booking, centre, ev, outage, slots
 from tests.unit.living import by_type, run
+from tests.unit.replying import reply
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)  # the wall clock: after every event here
 
@@ -52,11 +53,17 @@ def test_an_event_stamped_ahead_of_the_wall_clock_retires_nothing_past_it() -> N
     assert set(state.bookings) == {"b-new"}  # not the calendar after 5 Dec
 
 
-def test_the_centres_clock_is_its_latest_event_time() -> None:
+def test_the_centres_clock_is_the_latest_time_its_booking_system_stamped() -> None:
     state = calendar()
     late = dt.datetime(2026, 1, 15, 9, 0, tzinfo=dt.UTC)
     run(state, ev("visa.booking.created.v1", booking("b-x", at(21, 9)), time=late))
     run(state, ev("visa.booking.created.v1", booking("b-y", at(21, 9))))  # older, read later
+    assert state.event_clock == late
+    run(state, ev("visa.outage.declared.v1", outage("o1", at(21, 8), at(21, 12))))
+    assert "b-x" in state.replies.offers
+    # A reply (or a timeout answer) carries our own services' clock: not the centre's.
+    run(state, reply("confirmed", state, "b-x", "r1", time=late + dt.timedelta(days=300)))
+    assert state.replies.offers["b-x"].state == "confirmed"
     assert state.event_clock == late
 
 

@@ -50,6 +50,8 @@ def process(state: CentreState, event: CloudEvent[Any], config: PlanningConfig,
         return _answer(state, event, answer, config), []
     touched = apply(state, event)
     _note(state, event, touched)
+    if state.event_clock is None or event.time > state.event_clock:
+        state.event_clock = event.time  # the booking system's clock here (retirement.py)
     out = restore_now(state, config, event.time)  # before anyone is moved once more
     summaries = []
     for outage_id, booking_ids in displaced(state, touched, config.default_slot_min).items():
@@ -100,8 +102,6 @@ def _note(state: CentreState, event: CloudEvent[Any], touched: Touched) -> None:
     notes.slots |= touched.slots
     notes.everything = notes.everything or touched.everything
     notes.cause = (event.id, event.time)
-    if state.event_clock is None or event.time > state.event_clock:
-        state.event_clock = event.time  # the centre's clock (retirement.py)
 
 
 def _conflict_events(state: CentreState, notes: BatchNotes) -> list[CloudEvent[Any]]:
