@@ -8,8 +8,9 @@ its applicant's name, e-mail address and phone number, for ever.
 The centre's clock is the latest time its booking system stamped on a calendar event
 (centre, slots, bookings, outages; not a reply, an operator's act or a timeout answer,
 which our own services stamp), never ahead of the wall clock (an event stamped years
-ahead must not empty the calendar), so `reslot plan` on the same events drops the same. A booking still waiting for a place stays, and so does its slot.
-Nothing retired can be decided again: every plan places from its decision's clock onward.
+ahead must not empty the calendar), so `reslot plan` on the same events drops the same.
+A booking still waiting for a place stays, and so does its slot. Nothing retired can be
+decided again: every plan places from its decision's clock onward.
 """
 
 import datetime as dt
