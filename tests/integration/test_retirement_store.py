@@ -1,7 +1,8 @@
 """Past days leave the store too (domain/retirement.py), on SQLite and on real PostgreSQL:
 through the Pipeline as the scheduler applies a batch, the rows of a booking that ended
 long ago (its applicant's contacts with it), its decision and offer, and past slots are
-deleted; what a restart loads is what the running instance holds."""
+deleted, with the calls operators logged for it; what a restart loads is what the running
+instance holds."""
 
 import datetime as dt
 import json
@@ -43,12 +44,16 @@ async def test_a_past_booking_and_its_rows_leave_the_store(store_url: str) -> No
             line("visa.slots.published.v1", slots([JAN_20], capacity=1)),
             line("visa.booking.created.v1", booking("b-old", at(1, 9))),
             line("visa.outage.declared.v1", outage("o1", at(1, 8), at(1, 12)), subject=CENTRE),
+            line("visa.call.logged.v1", {"booking_id": "b-old", "centre_id": CENTRE,
+                                         "by": "ops@capago", "outcome": "no_answer",
+                                         "note": "his sister answered"}),
         ], 0))
         state = pipeline._centres[CENTRE]
         assert state.bookings["b-old"].slot_start == at(2, 9)  # moved: decision and offer
         assert "b-old" in state.replies.offers
         async with store.engine.connect() as conn:
             assert await _count(conn, t.offers) == 1
+            assert await _count(conn, t.call_log) == 1
 
         await pipeline.handle(records([  # seven weeks later: b-old's day is long past
             line("visa.booking.created.v1", booking("b-new", JAN_20), time=LATER),
@@ -58,6 +63,7 @@ async def test_a_past_booking_and_its_rows_leave_the_store(store_url: str) -> No
             assert await _ids(conn, t.bookings) == ["b-new"]
             assert await _count(conn, t.decisions) == 0
             assert await _count(conn, t.offers) == 0
+            assert await _count(conn, t.call_log) == 0  # an operator's note went with it
             starts = (await conn.execute(sa.select(t.slots.c.start))).scalars().all()
             personal = (await conn.execute(sa.select(t.bookings.c.applicant))).scalars().all()
         assert len(starts) == 1  # 20 Jan stays; 1 and 2 Dec left

@@ -11,7 +11,7 @@ from services.scheduler.domain.retirement import retire, retirement_cut
 from services.scheduler.domain.state import CentreState
 from tests.builders import CENTRE, at, booking, centre, ev, outage, slots
 from tests.unit.living import by_type, run
-from tests.unit.replying import reply
+from tests.unit.replying import ops, reply
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)  # the wall clock: after every event here
 
@@ -130,3 +130,13 @@ def test_a_retention_shorter_than_a_reply_links_life_is_refused_at_start() -> No
     with pytest.raises(ValueError, match="RESLOT_RETAIN_PAST_DAYS"):
         planning_config(Settings(retain_past_days=3, link_days_after_slot=3))
     assert planning_config(Settings(retain_past_days=4, link_days_after_slot=3))
+
+
+def test_a_call_logged_in_the_batch_that_retires_its_booking_leaves_with_it() -> None:
+    state = calendar()
+    state.clear_dirty()
+    run(state, ops("call.logged", "c1", booking_id="b-old", outcome="no_answer"),
+        ops("call.logged", "c2", booking_id="b-new", outcome="reached"))
+    assert [c.booking_id for c in state.replies.calls] == ["b-old", "b-new"]
+    retire(state, utc(at(3, 0)))
+    assert [c.booking_id for c in state.replies.calls] == ["b-new"]

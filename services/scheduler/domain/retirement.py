@@ -33,7 +33,7 @@ def retirement_cut(state: CentreState, now: dt.datetime, retain_days: int) -> dt
 
 def retire(state: CentreState, before: dt.datetime) -> None:
     """Drop the bookings whose slot started before `before` (not those waiting), their
-    decisions, offers and held messages, and the slots before it that no booking holds."""
+    decisions, offers, held messages and calls logged, and the past slots no booking holds."""
     for booking_id in [b for b, rec in state.bookings.items()
                        if rec.slot_start is not None and rec.slot_start < before
                        and b not in state.waiting]:
@@ -48,6 +48,8 @@ def retire(state: CentreState, before: dt.datetime) -> None:
         state.dirty_bookings.discard(booking_id)
         state.dirty_decisions.discard(booking_id)
         state.retired_bookings.add(booking_id)
+    calls = state.replies.calls  # logged in this batch, not stored yet: they leave too
+    calls[:] = [c for c in calls if c.booking_id not in state.retired_bookings]
     for key in [k for k in state.slots if k[1] < before and not state.occupancy.get(k)]:
         _retire_slot(state, key)
     for key in [k for k, n in state.occupancy.items() if k[1] < before and not n]:

@@ -121,7 +121,10 @@ async def due_centres(conn: AsyncConnection, now: dt.datetime) -> set[str]:
 
 async def delete_keys(conn: AsyncConnection, table: sa.Table,
                       keys: Sequence[tuple[Any, ...]]) -> None:
-    """Delete the rows of `table` with these primary keys (in chunks: bound variables)."""
-    columns = sa.tuple_(*table.primary_key.columns)
+    """Delete the rows of `table` with these primary keys, or whose primary key starts with
+    these values (call_log by centre and booking), in chunks (bound variables)."""
+    if not keys:
+        return
+    columns = sa.tuple_(*list(table.primary_key.columns)[:len(keys[0])])
     for i in range(0, len(keys), 1000):
         await conn.execute(sa.delete(table).where(columns.in_(list(keys[i:i + 1000]))))
