@@ -112,6 +112,7 @@ async def rig(
     lease_s: float = 30.0,
     sms_url: str | None = None,
     store_type: type[DeliveryStore] = DeliveryStore,
+    max_in_flight: int = 64,
     **settings: object,
 ) -> AsyncIterator[Rig]:
     smtp = smtp or await SmtpSink().start()
@@ -127,7 +128,8 @@ async def rig(
         "send_max_attempts": 4,
     }
     config = Settings.model_validate(values | settings)
-    options = NotifierOptions(instance_id=owner, lease_s=lease_s, sweep_interval_s=0.1)
+    options = NotifierOptions(instance_id=owner, lease_s=lease_s, sweep_interval_s=0.1,
+                              max_in_flight=max_in_flight)
     store = await store_type.connect(config.notifier_db())
     statuses: list[StatusEvent] = []
 

@@ -53,6 +53,25 @@ async def test_claims_left_by_a_crash_are_sent_on_restart_with_the_same_ids(
     assert sorted(s.idempotency_key for s in sms.messages) == ["n-20", "n-21"]
 
 
+async def test_after_a_crash_the_least_tried_messages_go_first(
+    sqlite_url: str, smtp: SmtpSink, sms: SmsSink
+) -> None:
+    """n-30's sends were cut short twice (a crash loop, or a message that crashes us): on
+    restart it goes behind the others, not first again."""
+    now = DAYTIME.astimezone(dt.UTC)
+    crashed = await DeliveryStore.connect(sqlite_url)
+    await crashed.claim([claimed_row(n, "email", now) for n in (30, 31, 32)],
+                        owner="test-instance", now=now, lease_s=3600)
+    for _ in range(2):
+        await crashed.begin_attempt(DeliveryKey("n-30", "email"), "test-instance", now)
+    await crashed.close()
+    async with rig(sqlite_url, smtp=smtp, sms=sms, max_in_flight=1) as r:  # one at a time
+        await r.decided(3)
+        assert r.outcome("n-30", "email").data.attempts == 3
+    assert [m.message_id for m in smtp.messages] == ["<n-31@reslot>", "<n-32@reslot>",
+                                                     "<n-30@reslot>"]
+
+
 class OutcomesLost(DeliveryStore):
     """A store that takes claims and counts attempts, but whose every write of an outcome
     fails: as if the process were killed between the sends and their record."""

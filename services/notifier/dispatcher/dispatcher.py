@@ -142,7 +142,9 @@ class Dispatcher:
         due = await self._store.take_due(owner, now, self._config.lease_s)
         rows = await self._store.rows([key for key in due if key not in self.queue])
         shared: dict[str, Prepared] = {}  # one request, one rendering, for both channels
-        for key in sorted(rows):
+        # The least tried first: a message whose sends crashes cut short (a crash loop, or a
+        # message that crashes us) goes behind the others instead of first at every restart.
+        for key in sorted(rows, key=lambda k: (rows[k].attempts, k)):
             row = rows[key]
             if row.state is not DeliveryState.SENDING or row.owner != owner or not row.request:
                 continue
