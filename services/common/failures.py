@@ -9,6 +9,12 @@ from aiokafka.errors import KafkaConnectionError
 from pydantic import ValidationError
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
+
+class SettingError(ValueError):
+    """A setting whose value parses but cannot be used (checked where it is used, e.g. the
+    commitment windows); the message starts with the variable's name."""
+
+
 # Settings models' environment prefixes, by the first element of an error's location.
 PREFIXES = {"kafka": "KAFKA_"}
 EXIT_CODE = 2
@@ -37,6 +43,8 @@ def cannot_start(exc: BaseException, database_url: str, bootstrap: str | None) -
     else (a bug: its traceback is what helps)."""
     if isinstance(exc, ValidationError):
         return invalid_settings(exc)
+    if isinstance(exc, SettingError):
+        return f"invalid settings: {_first_line(exc)}"
     if isinstance(exc, KafkaConnectionError):
         return f"cannot reach the Kafka broker at {bootstrap or '(unset)'}: {exc}"
     if isinstance(exc, NoSuchModuleError | ArgumentError) or (

@@ -19,6 +19,7 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
 from schemas.topics import INPUT_TOPICS, Topic
 from services.common.clock import Clock, SystemClock
+from services.common.failures import SettingError
 from services.common.kafka import SESSION, client_options, ensure_topics, make_producer
 from services.common.metrics import Metrics
 from services.common.runtime import tune_scheduler
@@ -42,12 +43,12 @@ SCHEDULER_TOPICS: tuple[str, ...] = (*[str(t) for t in INPUT_TOPICS], str(Topic.
 
 
 def planning_config(settings: Settings) -> PlanningConfig:
-    """The policy and solver of the settings; ValueError (said at start) for a malformed
-    RESLOT_COMMITMENT_WINDOWS or a retention that would outlive no reply link."""
+    """The policy and solver of the settings; SettingError (said in one line at start) for a
+    malformed RESLOT_COMMITMENT_WINDOWS or a retention that would outlive a reply link."""
     try:
         windows = parse_windows(settings.commitment_windows)
     except ValueError as exc:
-        raise ValueError(f"RESLOT_COMMITMENT_WINDOWS: {exc}") from None
+        raise SettingError(f"RESLOT_COMMITMENT_WINDOWS: {exc}") from None
     policy = Policy(
         horizon_days=settings.horizon_days, processing_days=settings.processing_days,
         processing_days_uncommitted=settings.processing_days_uncommitted,
@@ -58,8 +59,8 @@ def planning_config(settings: Settings) -> PlanningConfig:
         late_day_penalty=settings.late_day_penalty,
     )
     if settings.retain_past_days <= settings.link_days_after_slot:
-        raise ValueError("RESLOT_RETAIN_PAST_DAYS: must be more than RESLOT_LINK_DAYS_AFTER_SLOT "
-                         "(a reply link must find its booking)")
+        raise SettingError("RESLOT_RETAIN_PAST_DAYS: must be more than "
+                           "RESLOT_LINK_DAYS_AFTER_SLOT (a reply link must find its booking)")
     params = SolveParams(time_limit_s=settings.solver_time_limit_s,
                          workers=settings.solver_workers)
     secrets = settings.link_secret_list()
@@ -84,6 +85,7 @@ def plan_pipeline(settings: Settings, *, clock: Clock | None = None,
 def create_app(settings: Settings, *, clock: Clock | None = None,
                metrics: Metrics | None = None) -> "SchedulerApp":
     """Every part of the scheduler, wired once; nothing connects until `start()`."""
+    config = planning_config(settings)  # first: a setting it refuses leaves nothing open
     clock = clock or SystemClock()
     metrics = metrics or Metrics()
     store = SchedulerStore(make_engine(settings.database_url))
@@ -103,7 +105,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     stopping = asyncio.Event()  # set first on shutdown: a batch waiting for the store gives up
     wake_relay = asyncio.Event()
     count = min(settings.lanes, settings.partitions)
-    config = planning_config(settings)
     outages: dict[int, int] = {}  # the active-outages gauge sums every lane's
     pipelines = [Pipeline(store, config, ownership=ownership, metrics=metrics, clock=clock,
                           outages=outages) for _ in range(count)]

@@ -25,6 +25,10 @@ def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     ("notifier", {"RESLOT_LOG_LEVEL": "verbose"}, "invalid settings: RESLOT_LOG_LEVEL"),
     ("scheduler", {"RESLOT_DATABASE_URL": "postgres://reslot:S3cretPw@127.0.0.1/reslot"},
      "RESLOT_DATABASE_URL postgres://127.0.0.1/reslot is not one we can use"),
+    ("scheduler", {"RESLOT_COMMITMENT_WINDOWS": "01-01..13-01"},
+     "invalid settings: RESLOT_COMMITMENT_WINDOWS: commitment window"),
+    ("scheduler", {"RESLOT_RETAIN_PAST_DAYS": "3", "RESLOT_LINK_DAYS_AFTER_SLOT": "3"},
+     "invalid settings: RESLOT_RETAIN_PAST_DAYS: must be more than"),
     ("scheduler", {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"},
      "cannot reach the Kafka broker at 127.0.0.1:1"),
 ])

@@ -6,7 +6,7 @@ from aiokafka.errors import KafkaConnectionError
 from pydantic import ValidationError
 from sqlalchemy.exc import NoSuchModuleError, OperationalError
 
-from services.common.failures import cannot_start, host_of, invalid_settings
+from services.common.failures import SettingError, cannot_start, host_of, invalid_settings
 from services.common.settings import Settings
 
 URL = "postgresql+asyncpg://reslot:S3cretPw@db.example:5432/reslot"
@@ -52,6 +52,12 @@ def test_each_failure_to_reach_what_the_settings_name_is_one_line_without_passwo
         assert "S3cretPw" not in said
     assert "kafka:9092" in (cannot_start(cases[0], URL, "kafka:9092") or "")
     assert 'role "reslot" does not exist' in (cannot_start(cases[3], URL, None) or "")
+
+
+def test_a_setting_refused_where_it_is_used_is_one_line() -> None:
+    said = cannot_start(SettingError("RESLOT_COMMITMENT_WINDOWS: 'x' is not MM-DD..MM-DD"),
+                        URL, None)
+    assert said == "invalid settings: RESLOT_COMMITMENT_WINDOWS: 'x' is not MM-DD..MM-DD"
 
 
 def test_a_bug_is_not_dressed_as_a_setting() -> None:

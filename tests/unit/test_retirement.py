@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 
+from services.common.failures import SettingError
 from services.common.settings import Settings
 from services.scheduler.app import planning_config
 from services.scheduler.domain.retirement import retire, retirement_cut
@@ -127,7 +128,7 @@ def test_a_conflict_on_a_past_slot_is_resolved_with_it() -> None:
 
 
 def test_a_retention_shorter_than_a_reply_links_life_is_refused_at_start() -> None:
-    with pytest.raises(ValueError, match="RESLOT_RETAIN_PAST_DAYS"):
+    with pytest.raises(SettingError, match="RESLOT_RETAIN_PAST_DAYS"):
         planning_config(Settings(retain_past_days=3, link_days_after_slot=3))
     assert planning_config(Settings(retain_past_days=4, link_days_after_slot=3))
 

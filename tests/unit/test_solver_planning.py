@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 
+from services.common.failures import SettingError
 from services.common.settings import Settings
 from services.scheduler.app import planning_config
 from services.scheduler.domain.planning import build_instance
@@ -56,5 +57,5 @@ def test_planning_config_reads_the_v1_1_policy() -> None:
 
 
 def test_a_malformed_commitment_window_setting_stops_the_start() -> None:
-    with pytest.raises(ValueError, match=r"RESLOT_COMMITMENT_WINDOWS: .*'01-01\.\.13-01'"):
+    with pytest.raises(SettingError, match=r"RESLOT_COMMITMENT_WINDOWS: .*'01-01\.\.13-01'"):
         planning_config(Settings(commitment_windows="01-01..13-01"))
