@@ -37,17 +37,9 @@ def retire(state: CentreState, before: dt.datetime) -> None:
     for booking_id in [b for b, rec in state.bookings.items()
                        if rec.slot_start is not None and rec.slot_start < before
                        and b not in state.waiting]:
-        booking = state.bookings.pop(booking_id)
-        if booking.active:
-            assert booking.slot_start is not None
-            key = (booking.service, booking.slot_start)
-            state.occupancy[key] = state.occupancy.get(key, 0) - 1
-        state.decisions.pop(booking_id, None)
+        state.remove_booking(booking_id)
         state.replies.drop(booking_id)
         state.replies.release(booking_id)
-        state.dirty_bookings.discard(booking_id)
-        state.dirty_decisions.discard(booking_id)
-        state.retired_bookings.add(booking_id)
     calls = state.replies.calls  # logged in this batch, not stored yet: they leave too
     calls[:] = [c for c in calls if c.booking_id not in state.retired_bookings]
     for key in [k for k in state.slots if k[1] < before and not state.occupancy.get(k)]:

@@ -171,8 +171,8 @@ class CentreState:
     dirty_conflicts: set[SlotKey] = field(default_factory=set)
     dirty_tally: bool = False
     dirty_advice: set[str] = field(default_factory=set)
-    # Past days leaving the calendar (retirement.py): the latest event time folded here,
-    # the cut last applied, and what left since the state was last stored.
+    # Past days leaving the calendar (retirement.py): the latest time the booking system
+    # stamped on an event here, the cut last applied, and what left since last stored.
     event_clock: dt.datetime | None = None
     retired_before: dt.datetime | None = None
     retired_bookings: set[str] = field(default_factory=set)
@@ -215,6 +215,19 @@ class CentreState:
             assert booking.slot_start is not None
             self._count((booking.service, booking.slot_start), +1)
         self.dirty_bookings.add(booking_id)
+
+    def remove_booking(self, booking_id: str) -> None:
+        """Forget `booking_id` and its decision (past days leaving, retirement.py): out of the
+        occupancy index and the waiting list; its rows are deleted, not written."""
+        booking = self.bookings.pop(booking_id)
+        self.leave_waiting(booking_id)
+        if booking.active:
+            assert booking.slot_start is not None
+            self._count((booking.service, booking.slot_start), -1)
+        self.decisions.pop(booking_id, None)
+        self.dirty_bookings.discard(booking_id)
+        self.dirty_decisions.discard(booking_id)
+        self.retired_bookings.add(booking_id)
 
     def set_slot(self, booking_id: str, booking: BookingRec, start: dt.datetime | None) -> None:
         """Move a booking's place in the occupancy index along with its slot; a booking that
