@@ -3,9 +3,10 @@ scheduler instances sharing one PostgreSQL store, as deploy/ runs them (two sche
 
 Each instance is a process of its own owning the centres whose partition (murmur2 of the
 centre id, as the scheduler's Ownership has it) is its own, and applies their copies of
-the outage as the owner would: fold, plans, every output event in the outbox, read back
-as the relay would. The clock runs from a barrier that both pass once their calendars
-are applied, to the last instance's last outbox row.
+the outage as the owner's lane would (bench/applying.py): a part per plan, each written
+while the next is planned, and every output event read back as the relay would, meanwhile.
+The clock runs from a barrier that both pass once their calendars are applied, to the last
+instance's last outbox row.
 
     python -m bench.portal [--instances 1,2]
 """
@@ -18,6 +19,7 @@ import statistics
 import time
 from typing import Any
 
+from bench.applying import apply_and_relay
 from bench.fresh import start_as_a_scheduler
 from bench.replan import OUTAGE, PORTAL_TARGET_S, Rig, calendar, outage
 from bench.report import table
@@ -48,10 +50,9 @@ async def _instance(index: int, instances: int, names: list[str], everyone: list
     copies = [{**outage(everyone), "subject": name} for name in names]  # as routed
     records = rig.records(copies, Topic.OUTAGES_BY_CENTRE)
     await asyncio.to_thread(start.wait)
-    began = time.time()
-    await rig.pipeline.handle(records)
-    rows = await rig.drain()
-    ended = time.time()
+    began, clock = time.time(), time.perf_counter()
+    relayed = await apply_and_relay(rig.pipeline, store, records, [index])  # as a lane does
+    rows, ended = relayed.rows, began + (relayed.ended_at - clock)
     plans = [p for p in rig.pipeline.recent_plans if p.outage_id == OUTAGE]
     await store.close()
     return {"index": index, "centres": len(names), "began": began, "ended": ended,

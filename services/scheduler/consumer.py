@@ -26,7 +26,8 @@ from collections.abc import Callable, Sequence
 from services.common.retry import until_done
 from services.common.runtime import keep_long_lived
 from services.scheduler.parsing import Record
-from services.scheduler.pipeline import Pipeline, Prepared
+from services.scheduler.parts import plan_parts
+from services.scheduler.pipeline import Pipeline, Prepared, last_offsets
 from services.scheduler.positions import TRANSIENT, Positions
 from services.scheduler.store.sql import Fenced
 
@@ -94,26 +95,36 @@ class Applier:
     async def apply(self, records: Sequence[Record]) -> int:
         """Apply a batch in memory and start writing it; the number of records admitted.
 
-        The write of the previous batch is awaited first. If it failed, this batch was built
-        on changes that are lost: it is dropped, and the partitions read again from the
-        stored offsets.
+        A batch that holds several plans is applied in parts (parts.py), each written while
+        the next is planned. The write of the previous part is awaited before a part's
+        begins. If it failed, this part was built on changes that are lost: it is dropped
+        with the rest of the batch, and the partitions read again from the stored offsets.
         """
         if not await self._reload_ready():
             return 0
-        admitted, last = self.positions.admit(records)
-        if not admitted:
-            return 0
+        admitted, _ = self.positions.admit(records)
+        applied = 0
+        for part in plan_parts(admitted):
+            if not part or not await self._apply_part(part):
+                break
+            applied += len(part)
+        if applied:
+            keep_long_lived()  # the batch is in the cache now
+        return applied
+
+    async def _apply_part(self, records: Sequence[Record]) -> bool:
+        """Apply admitted records in memory and start writing them; False if dropped."""
+        last = last_offsets(records)
         read = {p for _, p in last}
         stamp = self.positions.stamp(read)
         fence = self.positions.fence(read)
-        prepared = await until_done(lambda: self.pipeline.prepare(admitted, last, fence),
+        prepared = await until_done(lambda: self.pipeline.prepare(records, last, fence),
                                     "apply a batch: store unavailable", TRANSIENT, log,
                                     give_up=self.give_up)
         if not await self._begin(prepared, read, stamp):
-            return 0
+            return False
         self.positions.mark(last)
-        keep_long_lived()  # the batch is in the cache now
-        return len(admitted)
+        return True
 
     async def tick(self, now: dt.datetime) -> int:
         """The timeout answers due at `now` at the lane's centres, written like a batch;

@@ -111,7 +111,7 @@ class Pipeline:
         try:
             result, rows = await asyncio.to_thread(
                 self._apply_and_rows, parsed,
-                _last_offsets(records) if offsets is None else offsets, fence or {})
+                last_offsets(records) if offsets is None else offsets, fence or {})
         except BaseException:
             self.forget()  # the cache may hold changes that were never stored
             raise
@@ -283,7 +283,7 @@ def _parse_all(records: Sequence[Record]) -> list[Parsed]:
     return [parse(r) for r in records]
 
 
-def _last_offsets(records: Iterable[Record]) -> dict[TopicPartition, int]:
+def last_offsets(records: Iterable[Record]) -> dict[TopicPartition, int]:
     last: dict[TopicPartition, int] = {}
     for r in records:
         last[(r.topic, r.partition)] = max(r.offset, last.get((r.topic, r.partition), -1))
