@@ -129,6 +129,7 @@ class TopicWatch:
         self.bodies: dict[str, list[dict[str, Any]]] = {}
         self.ids: dict[str, set[str]] = {}
         self.last_at: dict[str, float] = {}
+        self.channel_at: dict[str, list[float]] = {}  # when each report of a channel arrived
         self.changed = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -155,8 +156,20 @@ class TopicWatch:
                         self.last_at[body["type"]] = now
                         if body["type"] in self.keep:
                             self.bodies.setdefault(body["type"], []).append(body)
+                        channel = body["data"].get("channel")
+                        if isinstance(channel, str):
+                            self.channel_at.setdefault(channel, []).append(now)
             if batches:
                 self.changed.set()
+
+    def channel_rates(self) -> dict[str, dict[str, float]]:
+        """Per channel: its reports, and how many per second from its first to its last."""
+        out = {}
+        for channel, times in self.channel_at.items():
+            span = max(times) - min(times)
+            out[channel] = {"reports": len(times),
+                            "per_s": round((len(times) - 1) / span, 1) if span > 0 else 0.0}
+        return out
 
     def count(self, *types: str) -> int:
         return sum(len(self.ids.get(t, ())) for t in types)

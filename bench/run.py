@@ -5,7 +5,9 @@ bench/results.json with the machine it ran on.
 (b) booking events ingested per second by one scheduler (SQLite, PostgreSQL) next to raw
     aiokafka consumption of the same topic; target: ingest >= 0.15 x raw
 (c) one outage -> the last notification event (visa.notification.requested.v1) and the last
-    delivery report, every service a process of its own; target: < 3 s for 1,500 displaced
+    delivery report, every service a process of its own; target: < 3 s for 1,500 displaced.
+    The notifier's capacity: rate limits lifted (SMS >= 200/s), then e-mail lifted beside
+    SMS held to 10 x its provider limit (e-mail >= 500/s while SMS goes at 200/s)
 (d) peak memory (VmHWM) of `reslot scheduler` and `reslot notifier` during (c)
 (e) one capacity event -> 5,000 waiting re-planned, every event in the outbox; <= 1 s
     (bench/replan.py), beside the one-shot plan of the same 5,000
@@ -93,20 +95,33 @@ def part_c(sizes: list[int]) -> dict[str, Any]:
                  "last report s", "deliveries/s", "reports", "failed"], rows))
     before = _previous_deliveries()
     # Every applicant has an e-mail address and a phone: both channels deliver in the same
-    # interval, each at half the rate of the reports.
+    # interval, each at about half the rate of the reports.
     print(table("(c) the notifier's own capacity, rate limits lifted, next to the previous "
-                "bench/results.json (target per channel: 10 x the default provider limits)",
+                "bench/results.json; per channel from its first report to its last",
                 ["displaced", "deliveries/s", "before", "notifier CPU ms/delivery",
-                 "e-mail/s", "target", "SMS/s", "target"],
+                 "e-mail/s", "SMS/s"],
                 [[x["displaced"], x["deliveries_per_s"], before.get(x["displaced"]),
-                  x["notifier_cpu_ms_per_delivery"],
-                  x["deliveries_per_s"] / 2, DELIVERY_TARGETS["email"],
-                  x["deliveries_per_s"] / 2, DELIVERY_TARGETS["sms"]] for x in runs]))
+                  x["notifier_cpu_ms_per_delivery"], _rate(x, "email"), _rate(x, "sms")]
+                 for x in runs]))
+    # 10 x both providers' limits at once: the SMS gateway held to 10 x its limit, e-mail
+    # lifted, so that e-mail shows how much of the notifier is left beside that.
+    paced = asyncio.run(outage_latency(max(sizes), sms_rate_per_s=DELIVERY_TARGETS["sms"]))
+    print(table(f"(c) e-mail at full speed while SMS goes at 10 x its provider limit "
+                f"({DELIVERY_TARGETS['sms']:.0f}/s); per channel from its first report to its "
+                f"last (targets: e-mail {DELIVERY_TARGETS['email']:.0f}/s, SMS "
+                f"{DELIVERY_TARGETS['sms']:.0f}/s)",
+                ["displaced", "e-mail/s", "SMS/s", "notifier CPU ms/delivery", "failed"],
+                [[paced["displaced"], _rate(paced, "email"), _rate(paced, "sms"),
+                  paced["notifier_cpu_ms_per_delivery"], paced["failed"]]]))
     first = next((x for x in runs if x["displaced"] == 1500), None)
-    return {"runs": runs, "target_s": OUTAGE_TARGET_S, "deliveries_before": before,
-            "delivery_targets": DELIVERY_TARGETS,
+    return {"runs": runs, "beside_sms_at_target": paced, "target_s": OUTAGE_TARGET_S,
+            "deliveries_before": before, "delivery_targets": DELIVERY_TARGETS,
             "target_met": None if first is None
             else first["to_last_notification_requested_s"] < OUTAGE_TARGET_S}
+
+
+def _rate(run: dict[str, Any], channel: str) -> float:
+    return float(run.get("per_channel", {}).get(channel, {}).get("per_s", 0.0))
 
 
 def _previous_machine() -> dict[str, Any]:
@@ -167,11 +182,17 @@ def targets(results: dict[str, Any]) -> list[list[Any]]:
             s = run["to_last_notification_requested_s"]
             rows.append(["(c) outage -> last notification, 1,500", f"{s:.2f} s",
                          f"< {OUTAGE_TARGET_S} s", _verdict(s < OUTAGE_TARGET_S)])
-        for channel, target in DELIVERY_TARGETS.items():
-            per_s = run["deliveries_per_s"] / 2
-            rows.append([f"(c) {channel} delivered, {run['displaced']:,} displaced",
-                         f"{per_s:,.0f}/s", f">= {target:,.0f}/s (10 x the default limit)",
-                         _verdict(per_s >= target)])
+        sms = _rate(run, "sms")
+        rows.append([f"(c) SMS delivered, rate limits lifted, {run['displaced']:,} displaced",
+                     f"{sms:,.0f}/s", f">= {DELIVERY_TARGETS['sms']:,.0f}/s (10 x the "
+                     f"default limit)", _verdict(sms >= DELIVERY_TARGETS["sms"])])
+    paced = results.get("c", {}).get("beside_sms_at_target")
+    if paced:
+        email = _rate(paced, "email")
+        rows.append([f"(c) e-mail beside SMS at {DELIVERY_TARGETS['sms']:,.0f}/s, "
+                     f"{paced['displaced']:,} displaced", f"{email:,.0f}/s",
+                     f">= {DELIVERY_TARGETS['email']:,.0f}/s (10 x the default limit)",
+                     _verdict(email >= DELIVERY_TARGETS["email"])])
     e, f = results.get("e", {}), results.get("f", {})
     if "replan_s" in e:
         rows.append([f"(e) capacity event -> {e['waiting']:,} waiting re-planned",
