@@ -105,7 +105,7 @@ class Applier:
         admitted, _ = self.positions.admit(records)
         applied = 0
         for part in plan_parts(admitted):
-            if not part or not await self._apply_part(part):
+            if not part or not await self._reload_ready() or not await self._apply_part(part):
                 break
             applied += len(part)
         if applied:
