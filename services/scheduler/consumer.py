@@ -3,7 +3,8 @@
 
 The store's offsets decide what was applied (positions.py). Batch k's transaction is
 written while batch k+1 is parsed and applied in memory (the database driver works in its
-own thread); k+1's transaction starts only after k's committed. A write that fails drops
+own thread); k+1's transaction starts only after k's committed. A fetched batch holding
+several plans is applied as several such batches, one per plan (parts.py). A write that fails drops
 everything not stored: the cache is forgotten and the partitions sought back to the stored
 offsets, exactly as after a restart. Transient failures (database, broker) are retried with
 backoff (services/common/retry.py), never skipped.
