@@ -1,10 +1,11 @@
 """`reslot dev --demo [capago|morocco]`: play a scenario against the running services.
 
-The calendars and bookings go first, then the outages once the scheduler has read every
-calendar (as in real life). Each plan is printed as it completes. When people are left
-waiting, the capacity advice is applied as operations would (an extra session on each
-advised date, published as visa.slots.published.v1) and the demo prints how many the
-waiting list placed. Then the messages delivered, and a summary.
+The scenario is first re-dated to the coming week (scenario_dates.py). The calendars and
+bookings go first, then the outages once the scheduler has read every calendar (as in real
+life). Each plan is printed as it completes. When people are left waiting, the capacity
+advice is applied as operations would (an extra session on each advised date, published
+as visa.slots.published.v1) and the demo prints how many the waiting list placed. Then
+the messages delivered, and a summary.
 """
 
 import asyncio
@@ -19,11 +20,13 @@ from zoneinfo import ZoneInfo
 from prometheus_client import CollectorRegistry
 
 from schemas.topics import Topic
+from services.common.clock import Clock, SystemClock
 from services.common.ids import derived_id
 from services.common.kafka import Outgoing
 from services.common.metrics import Metrics
 from services.common.publish import publish, validate_lines
 from services.common.settings import Settings
+from services.scenario_dates import redate
 from services.scheduler.store.calendar import CalendarQueries
 from services.web.readmodel import ReadModel
 
@@ -58,15 +61,21 @@ class Demo:
     """One scenario played against running services, watched through their store."""
 
     def __init__(self, settings: Settings, metrics: Metrics, queries: ReadModel,
-                 delivered: CollectorRegistry, stop: asyncio.Event, url: str) -> None:
+                 delivered: CollectorRegistry, stop: asyncio.Event, url: str,
+                 clock: Clock | None = None) -> None:
         self.settings, self.metrics, self.queries = settings, metrics, queries
+        self.clock = clock or SystemClock()
         self.calendar = CalendarQueries(queries.engine)
         self.delivered, self.stop, self.url = delivered, stop, url
         self.shown: set[str] = set()
 
     async def play(self, scenario: Path) -> None:
-        with scenario.open(encoding="utf-8") as f:
-            messages, errors = validate_lines(f)
+        raw = await asyncio.to_thread(scenario.read_bytes)
+        lines, weeks = redate(raw.splitlines(), self.clock.now())
+        if weeks:
+            say(f"demo: the scenario's dates moved {weeks} week(s) on, so that it is news "
+                f"this week (its ids keep their dates)")
+        messages, errors = validate_lines(lines)
         if errors:
             raise ValueError(f"{scenario}:{errors[0].number}: {errors[0].reason}")
         calendars = [m for m in messages if m.topic != Topic.OUTAGES]

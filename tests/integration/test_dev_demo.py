@@ -2,6 +2,9 @@
 applied as operations would, and the demo says how many the waiting list placed."""
 
 import asyncio
+import contextlib
+import datetime as dt
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -49,3 +52,37 @@ async def test_the_demo_applies_the_advice_and_reports_the_waiting_placed(
     assert f"step 2, the advice applied: {WAITING} placed from the waiting list, 0 still " \
         "waiting" in printed
     assert f"{WAITING} placed later from the waiting list, 0 still waiting" in printed
+
+
+def _offers(database: Path) -> list[tuple[str, str | None, str]]:
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        return db.execute("SELECT state, timeout_at, reply_by FROM offers").fetchall()
+
+
+async def test_the_demo_plays_a_past_scenario_as_news_its_offers_open(
+    kafka: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The scenario is of December 2025: played as it is, a year later, every reply window
+    had closed before the offer was made, and the scheduler answered all of them by timeout
+    at its first look. Re-dated, the offers wait for the applicants."""
+    database = tmp_path / "demo.db"
+    settings = Settings(kafka=KafkaSettings(bootstrap_servers=kafka), http_port=free_port(),
+                        database_url=f"sqlite+aiosqlite:///{database}", reply_tick_s=0.5)
+    stop = asyncio.Event()
+    dev = asyncio.create_task(run_dev(settings, stop, _short_of_room(tmp_path / "d.jsonl")))
+    printed = ""
+    try:
+        for _ in range(240):
+            printed += capsys.readouterr().out
+            if "demo done" in printed or dev.done():
+                break
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(2.0)  # several ticks of the timeout answers
+    finally:
+        stop.set()
+        await asyncio.wait_for(dev, timeout=60)
+    assert "demo: the scenario's dates moved" in printed
+    offers = _offers(database)
+    assert len(offers) == WAITING + 1  # one moved at once, four placed from the waiting list
+    assert [(state, timeout) for state, timeout, _ in offers] == [("open", None)] * len(offers)
+    assert all(dt.datetime.fromisoformat(by) > dt.datetime.now(dt.UTC) for _, _, by in offers)
