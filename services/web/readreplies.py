@@ -17,6 +17,7 @@ from services.scheduler.store import tables as t
 from services.web import family as fam
 from services.web.events import changed_id, utc_iso
 from services.web.rows import (
+    OUTCOME_COLUMNS,
     Applicant,
     Centre,
     Offer,
@@ -91,13 +92,13 @@ class ReplyReads:
 
     async def outcome(self, event_id: str) -> Outcome | None:
         async with self.engine.connect() as conn:
-            row = (await conn.execute(sa.select(reply_outcomes)
+            row = (await conn.execute(sa.select(*OUTCOME_COLUMNS)
                                       .where(reply_outcomes.c.event_id == event_id))).first()
         return outcome_of(row) if row else None
 
     async def outcomes_of(self, offer_id: str) -> list[Outcome]:
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(sa.select(reply_outcomes)
+            rows = (await conn.execute(sa.select(*OUTCOME_COLUMNS)
                                        .where(reply_outcomes.c.offer_id == offer_id)
                                        .order_by(reply_outcomes.c.at))).all()
         return [outcome_of(r) for r in rows]

@@ -87,6 +87,12 @@ class Outcome:
     at: dt.datetime | None
 
 
+# What the web reads of an outcome, named: a store whose scheduler has not yet added a
+# later column (its booking_id) is read all the same.
+OUTCOME_COLUMNS = tuple(reply_outcomes.c[name] for name in (
+    "event_id", "centre_id", "offer_id", "outcome", "reason", "detail", "at"))
+
+
 def outcome_of(row: Any) -> Outcome:
     return Outcome(row.event_id, row.centre_id, row.offer_id, row.outcome, row.reason or "",
                    row.detail or "", when(row.at))

@@ -17,6 +17,7 @@ from services.scheduler.parsing import InputRecord
 from services.scheduler.pipeline import Pipeline
 from services.scheduler.store import tables as t
 from services.scheduler.store.sql import SchedulerStore
+from services.web.rows import OUTCOME_COLUMNS
 from tests.builders import CENTRE, TZ, at, booking, centre, line, outage, slots
 
 LATER = dt.datetime(2026, 1, 20, 9, 0, tzinfo=dt.UTC)  # 50 days after b-old's slot
@@ -54,16 +55,21 @@ async def test_a_past_booking_and_its_rows_leave_the_store(store_url: str) -> No
         async with store.engine.connect() as conn:
             assert await _count(conn, t.offers) == 1
             assert await _count(conn, t.call_log) == 1
+            assert await _outcomes(conn) == ["b-old"]  # the call's, kept with its booking
 
         await pipeline.handle(records([  # seven weeks later: b-old's day is long past
             line("visa.booking.created.v1", booking("b-new", JAN_20), time=LATER),
+            line("visa.call.logged.v1", {"booking_id": "b-new", "centre_id": CENTRE,
+                                         "by": "ops@capago", "outcome": "reached",
+                                         "note": "confirmed"}, time=LATER),
         ], 5))
         assert set(state.bookings) == {"b-new"}
         async with store.engine.connect() as conn:
             assert await _ids(conn, t.bookings) == ["b-new"]
             assert await _count(conn, t.decisions) == 0
             assert await _count(conn, t.offers) == 0
-            assert await _count(conn, t.call_log) == 0  # an operator's note went with it
+            assert await _count(conn, t.call_log) == 1  # an operator's note went with b-old
+            assert await _outcomes(conn) == ["b-new"]  # and what was done with its call
             starts = (await conn.execute(sa.select(t.slots.c.start))).scalars().all()
             personal = (await conn.execute(sa.select(t.bookings.c.applicant))).scalars().all()
         assert len(starts) == 1  # 20 Jan stays; 1 and 2 Dec left
@@ -84,3 +90,30 @@ async def _count(conn: sa.ext.asyncio.AsyncConnection, table: sa.Table) -> int:
 
 async def _ids(conn: sa.ext.asyncio.AsyncConnection, table: sa.Table) -> list[str]:
     return sorted((await conn.execute(sa.select(table.c.booking_id))).scalars().all())
+
+
+async def test_outcomes_stored_before_they_named_their_booking_are_read_and_kept(
+        store_url: str) -> None:
+    """A store of the previous version gains the column; the web reads the old rows, before
+    and after (they name no booking: no retirement takes them)."""
+    store = await SchedulerStore.open(store_url)
+    async with store.engine.begin() as conn:
+        await conn.execute(sa.text("ALTER TABLE reply_outcomes DROP COLUMN booking_id"))
+        await conn.execute(sa.text(
+            "INSERT INTO reply_outcomes (event_id, centre_id, offer_id, outcome, reason, detail,"
+            " at) VALUES ('e1', :c, 'offer-1', 'accepted', '', '', '2025-12-01T09:00:00+00:00')"
+        ), {"c": CENTRE})
+        assert (await conn.execute(sa.select(*OUTCOME_COLUMNS))).one().offer_id == "offer-1"
+    await store.close()
+    store = await SchedulerStore.open(store_url)
+    try:
+        async with store.engine.connect() as conn:
+            assert await _outcomes(conn) == [None]
+            assert (await conn.execute(sa.select(*OUTCOME_COLUMNS))).one().event_id == "e1"
+    finally:
+        await store.close()
+
+
+async def _outcomes(conn: sa.ext.asyncio.AsyncConnection) -> list[str | None]:
+    return sorted((await conn.execute(sa.select(t.reply_outcomes.c.booking_id))).scalars(),
+                  key=str)

@@ -48,7 +48,7 @@ def confirmed(state: CentreState, event: CloudEvent[Any], _: PlanningConfig,
         return refuse(state, event, data, offer), set()
     offer.answer("confirmed", data.channel, event.time, event.id)
     state.replies.touch(data.booking_id)
-    accept(state, event, data.offer_id)
+    accept(state, event, data.offer_id, booking_id=data.booking_id)
     return [], set()
 
 
@@ -62,7 +62,7 @@ def declined(state: CentreState, event: CloudEvent[Any], _: PlanningConfig,
         return refuse(state, event, data, offer), set()
     offer.answer("declined", data.channel, event.time, event.id, data.wants)
     state.replies.touch(data.booking_id)
-    accept(state, event, data.offer_id)
+    accept(state, event, data.offer_id, booking_id=data.booking_id)
     if data.wants == "call_me":
         return [], set()
     booking = state.bookings[data.booking_id]
@@ -91,7 +91,7 @@ def changed(state: CentreState, event: CloudEvent[Any], config: PlanningConfig,
     for member in family(state, data.booking_id):  # chosen: nothing left to answer
         state.replies.offers[member].answer("confirmed", data.channel, event.time, event.id)
     state.replies.offers[data.booking_id].answers = data.offer_id  # a second reply to it
-    accept(state, event, data.offer_id)
+    accept(state, event, data.offer_id, booking_id=data.booking_id)
     return out, slots
 
 
@@ -120,8 +120,15 @@ def move_family(state: CentreState, event: CloudEvent[Any], booking_id: str,
     return out, slots
 
 
-def accept(state: CentreState, event: CloudEvent[Any], subject: str, detail: str = "") -> None:
-    state.replies.record(Outcome(event.id, subject, "accepted", "", detail, event.time))
+def accept(state: CentreState, event: CloudEvent[Any], subject: str, detail: str = "",
+           booking_id: str | None = None) -> None:
+    state.replies.record(Outcome(event.id, subject, "accepted", "", detail, event.time,
+                                 _known(state, booking_id)))
+
+
+def _known(state: CentreState, booking_id: str | None) -> str | None:
+    """The booking an outcome is kept with (retirement.py): one of this centre's."""
+    return booking_id if booking_id in state.bookings else None
 
 
 def refuse(state: CentreState, event: CloudEvent[Any], data: Reply, reason: RefusalReason,
@@ -130,7 +137,7 @@ def refuse(state: CentreState, event: CloudEvent[Any], data: Reply, reason: Refu
     scheduler's own timeout answer: nobody waits for it)."""
     detail = detail or _DETAILS[reason]
     state.replies.record(Outcome(event.id, data.offer_id, "refused", reason, detail,
-                                 event.time))
+                                 event.time, _known(state, data.booking_id)))
     if data.channel == "timeout":
         return []
     return [outputs.offer_refused(event.id, r.OfferRefused(

@@ -73,6 +73,7 @@ class Outcome:
     reason: str  # a RefusalReason, or "" when accepted
     detail: str
     at: dt.datetime
+    booking_id: str | None = None  # whose it is, when a booking: it leaves with the booking
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,7 +72,7 @@ def pinned(state: CentreState, event: CloudEvent[Any], config: PlanningConfig,
         return _refuse(state, event, data.booking_id, "breaks_rule", why), set()
     out, slots = move_family(state, event, data.booking_id, data.slot_start, "ops_override",
                              config)
-    accept(state, event, data.booking_id)
+    accept(state, event, data.booking_id, booking_id=data.booking_id)
     return out, slots
 
 
@@ -84,14 +84,16 @@ def call_logged(state: CentreState, event: CloudEvent[Any], _: PlanningConfig,
         return [], set()
     state.replies.calls.append(Call(data.booking_id, event.id, event.time, data.by,
                                     data.outcome, data.note))
-    accept(state, event, data.booking_id)
+    accept(state, event, data.booking_id, booking_id=data.booking_id)
     return [], set()
 
 
 def _refuse(state: CentreState, event: CloudEvent[Any], subject: str,
             reason: RefusalReason, detail: str) -> Events:
     """The outcome; for a pin, visa.offer.refused.v1 too (offer id: the pin event's id)."""
-    state.replies.record(Outcome(event.id, subject, "refused", reason, detail, event.time))
+    booking = None if isinstance(event.data, r.PlanApproved) else subject  # else a plan id
+    state.replies.record(Outcome(event.id, subject, "refused", reason, detail, event.time,
+                                 booking if booking in state.bookings else None))
     if not isinstance(event.data, r.BookingPinned):
         return []
     return [outputs.offer_refused(event.id, r.OfferRefused(

@@ -76,7 +76,7 @@ def replies_rows(states: Sequence[CentreState]) -> tuple[dict[str, list[Row]], D
             else:
                 deletes[t.held_notifications.name].append((c, b))
         rows[t.reply_outcomes.name] += [
-            (o.event_id, c, o.subject, o.verdict, o.reason, o.detail, ts(o.at))
+            (o.event_id, c, o.subject, o.verdict, o.reason, o.detail, ts(o.at), o.booking_id)
             for o in replies.outcomes]
         rows[t.call_log.name] += [(c, x.booking_id, x.event_id, ts(x.at), x.by, x.outcome,
                                    x.note) for x in replies.calls]
@@ -122,9 +122,11 @@ async def due_centres(conn: AsyncConnection, now: dt.datetime) -> set[str]:
 async def delete_keys(conn: AsyncConnection, table: sa.Table,
                       keys: Sequence[tuple[Any, ...]]) -> None:
     """Delete the rows of `table` with these primary keys, or whose primary key starts with
-    these values (call_log by centre and booking), in chunks (bound variables)."""
+    these values (call_log by centre and booking), or, for a table of t.DELETED_BY, these
+    values of its columns there, in chunks (bound variables)."""
     if not keys:
         return
-    columns = sa.tuple_(*list(table.primary_key.columns)[:len(keys[0])])
+    by = t.DELETED_BY.get(table.name) or list(table.primary_key.columns)[:len(keys[0])]
+    columns = sa.tuple_(*by)
     for i in range(0, len(keys), 1000):
         await conn.execute(sa.delete(table).where(columns.in_(list(keys[i:i + 1000]))))

@@ -133,11 +133,11 @@ def _state_rows(
 
 def _retired_keys(states: Sequence[CentreState]) -> Deletes:
     """The rows of bookings and slots that left the calendar (retirement.py): a booking with
-    its decision and the calls logged for it (operators' notes), a slot; not one that came
-    back in the same batch."""
+    its decision, the calls logged for it (operators' notes) and what was done with the
+    replies and acts about it, a slot; not one that came back in the same batch."""
     gone = [(s.centre_id, b) for s in states for b in sorted(s.retired_bookings)
             if b not in s.bookings]
     slots = [(s.centre_id, k[0], codec.ts(k[1])) for s in states
              for k in sorted(s.retired_slots) if k not in s.slots]
     return {t.bookings.name: gone, t.decisions.name: list(gone), t.call_log.name: list(gone),
-            t.slots.name: slots}
+            t.reply_outcomes.name: list(gone), t.slots.name: slots}

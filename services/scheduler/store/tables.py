@@ -169,6 +169,8 @@ reply_outcomes = sa.Table(
     sa.Column("reason", sa.String(20), nullable=False),  # | refused; a RefusalReason or ""
     sa.Column("detail", sa.Text, nullable=False),
     sa.Column("at", sa.String(32), nullable=False),
+    # The booking it concerns, if one: its rows leave with the booking (retirement.py).
+    sa.Column("booking_id", sa.String(200)),
 )
 # v1.1: messages of decisions whose plan awaits review, released by its approval.
 held_notifications = sa.Table(
@@ -189,6 +191,11 @@ call_log = sa.Table(
     sa.Column("outcome", sa.String(10), nullable=False),  # reached | no_answer | resolved
     sa.Column("note", sa.Text, nullable=False),
 )
+# Tables whose rows leave by other columns than their primary key (store/replies.py,
+# delete_keys): a booking's reply outcomes, when the booking leaves the calendar.
+DELETED_BY: dict[str, tuple[sa.Column[str], ...]] = {
+    reply_outcomes.name: (reply_outcomes.c.centre_id, reply_outcomes.c.booking_id),
+}
 # Columns added after a table was first created: added in place when a store opens.
 LATER_COLUMNS: tuple[tuple[sa.Table, sa.Column[str]], ...] = (
     (outbox, outbox.c.headers),
@@ -199,5 +206,6 @@ LATER_COLUMNS: tuple[tuple[sa.Table, sa.Column[str]], ...] = (
     (decisions, decisions.c.decided_at),
     (offers, offers.c.answer_id),
     (offers, offers.c.answers),
+    (reply_outcomes, reply_outcomes.c.booking_id),
     (offers, offers.c.timeout_at),
 )
