@@ -1,8 +1,8 @@
-"""Parts (e) and (f) of the bench (bench/replan.py), each in a fresh interpreter standing for
-a `reslot scheduler` process: with the pace of garbage collection it sets at start
-and the hand-over of the GIL (services/common/runtime.py, tune_scheduler), or, as the
-baseline of (f), CPython's default. Never after
-other parts in one heap, which slowed a second run of (f) by a fifth."""
+"""Parts (e) and (f) of the bench (bench/replan.py, bench/portal_outage.py), each in a fresh
+interpreter standing for a `reslot scheduler` process: with the pace of garbage collection
+it sets at start and the hand-over of the GIL (services/common/runtime.py,
+tune_scheduler), or, as the baseline of (f), CPython's default. Never after other parts in
+one heap, which slowed a second run of (f) by a fifth."""
 
 import asyncio
 import contextlib
@@ -10,7 +10,8 @@ import multiprocessing as mp
 import queue
 from typing import Any
 
-from bench.replan import part_e, part_f
+from bench.portal_outage import part_f
+from bench.replan import part_e
 from services.common.logs import configure
 from services.common.runtime import tune_scheduler
 
@@ -32,7 +33,7 @@ def as_a_scheduler(part: str, tuned: bool = True, in_parts: bool = True) -> dict
     """Part `part` ("e" or "f") in a fresh interpreter, as a `reslot scheduler` process runs
     it: with what it sets at start (services/common/runtime.py, tune_scheduler),
     or CPython's default (`tuned=False`); (f) `in_parts` as a lane applies it, or in one
-    transaction (bench/replan.py). Never after other parts in one heap, which slowed
+    transaction (bench/portal_outage.py). Never after other parts in one heap, which slowed
     a second run of (f) by a fifth."""
     if part not in ("e", "f"):
         raise ValueError(f"no part ({part}) runs as a scheduler")

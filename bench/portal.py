@@ -1,5 +1,5 @@
-"""(f) scaled out: the portal-wide outage of bench/replan.py part (f) on one, then two,
-scheduler instances sharing one PostgreSQL store, as deploy/ runs them (two schedulers).
+"""(h) (f) scaled out: the portal-wide outage of part (f) (bench/portal_outage.py) on one,
+then two, scheduler instances sharing one PostgreSQL store, as deploy/ runs them.
 
 Each instance is a process of its own owning the centres whose partition (murmur2 of the
 centre id, as the scheduler's Ownership has it) is its own, and applies their copies of

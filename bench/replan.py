@@ -4,14 +4,8 @@
     notification, plan, advice) committed to the outbox, with 5,000 waiting at one centre;
     target <= 1 s. Baseline beside it: today's one-shot plan of the same 5,000 (an outage
     declared on the same calendar with the same free places).
-(f) a portal-wide outage naming 50 centres, 100,000 displaced in all (2,000 each, about
-    half of them left waiting): from the outage record to every plan and notification
-    event in the outbox and read from it, the routed copies applied as a scheduler lane
-    applies them (bench/applying.py: a part per plan, each written while the next is
-    planned); target <= 10 s; per-centre solve time and the total. Baseline
-    beside it: the solver alone on the same 50 instances (no fold, store or events), and
-    the same outage applied in one batch and one transaction (before parts.py), and the
-    same outage with CPython's default pace of garbage collection.
+(f) a portal-wide outage naming 50 centres, 100,000 displaced: bench/portal_outage.py, on
+    this module's calendars and Rig.
 
 Each runs in a fresh interpreter standing for a `reslot scheduler` process, with the pace
 of garbage collection it sets at start (bench/fresh.py, services/common/runtime.py), and
@@ -25,23 +19,18 @@ Publishing from the outbox to Kafka is not in these figures (the relay publishes
 
 import argparse
 import datetime as dt
-import gc
 import json
-import statistics
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.applying import apply_and_relay
-from bench.collector import full_collections
 from bench.report import table
 from schemas.topics import TOPIC_OF_TYPE, Topic
 from services.common.runtime import keep_long_lived
 from services.common.settings import Settings
 from services.scheduler.app import planning_config
-from services.scheduler.domain.planning import build_instance
 from services.scheduler.parsing import InputRecord
 from services.scheduler.pipeline import Pipeline
 from services.scheduler.store.sql import SchedulerStore
@@ -148,18 +137,18 @@ class Rig:
         return await self.drain()
 
 
-async def _rig(tmp: str, name: str) -> Rig:
+async def sqlite_rig(tmp: str, name: str) -> Rig:
     store = await SchedulerStore.open(f"sqlite+aiosqlite:///{Path(tmp) / name}.db")
     return Rig(Pipeline(store, planning_config(Settings())), store)
 
 
-def _count(rows: list[Any], kind: str) -> int:
+def count_of(rows: list[Any], kind: str) -> int:
     return sum(1 for r in rows if json.loads(r.value)["type"] == kind)
 
 
 async def part_e(waiting: int = 5000) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="reslot-bench-") as tmp:
-        live = await _rig(tmp, "replan")
+        live = await sqlite_rig(tmp, "replan")
         await live.feed(list(calendar("c1", waiting, 0)))
         await live.outage_everywhere(["c1"])
         assert len(live.pipeline._centres["c1"].waiting) == waiting
@@ -170,7 +159,7 @@ async def part_e(waiting: int = 5000) -> dict[str, Any]:
         plans = list(live.pipeline.recent_plans)[-1:]
         await live.store.close()
 
-        base = await _rig(tmp, "oneshot")
+        base = await sqlite_rig(tmp, "oneshot")
         await base.feed(list(calendar("c1", waiting, waiting)))
         started = time.perf_counter()
         base_rows = await base.outage_everywhere(["c1"])
@@ -180,91 +169,12 @@ async def part_e(waiting: int = 5000) -> dict[str, Any]:
     return {
         "waiting": waiting,
         "replan_s": round(replan_s, 3), "replan_solve_ms": plans[0].solve_ms,
-        "replan_placed": _count(rows, "visa.appointment.rescheduled.v1"),
-        "replan_notifications": _count(rows, "visa.notification.requested.v1"),
+        "replan_placed": count_of(rows, "visa.appointment.rescheduled.v1"),
+        "replan_notifications": count_of(rows, "visa.notification.requested.v1"),
         "oneshot_s": round(oneshot_s, 3), "oneshot_solve_ms": base_plans[0].solve_ms,
-        "oneshot_moved": _count(base_rows, "visa.appointment.rescheduled.v1"),
+        "oneshot_moved": count_of(base_rows, "visa.appointment.rescheduled.v1"),
         "target_s": REPLAN_TARGET_S, "met": replan_s <= REPLAN_TARGET_S,
     }
-
-
-async def part_f(centres: int = 50, per_centre: int = 2000,
-                 in_parts: bool = True) -> dict[str, Any]:
-    """`in_parts`: the routed copies applied as a lane applies them (bench/applying.py),
-    else as one batch in one transaction, then read (the way before parts.py)."""
-    names = [f"c{i:02d}" for i in range(centres)]
-    with tempfile.TemporaryDirectory(prefix="reslot-bench-") as tmp:
-        rig = await _rig(tmp, "portal")
-        for name in names:  # room for about half: the other half waits
-            await rig.feed(list(calendar(name, per_centre, per_centre // 2)))
-        with full_collections() as full:
-            started = time.perf_counter()
-            await rig.feed([outage(names)], Topic.OUTAGES)
-            routed = [json.loads(r.value) for r in await rig.drain()]
-            records = rig.records(routed, Topic.OUTAGES_BY_CENTRE)
-            applied = time.perf_counter()
-            steps = await (_in_parts(rig, records, applied) if in_parts
-                           else _in_one(rig, records, applied))
-            rows = steps.pop("rows")
-        total_s = steps.pop("drained") - started
-        plans = [p for p in rig.pipeline.recent_plans if p.outage_id == OUTAGE]
-        solve_ms = [p.solve_ms for p in plans]
-        config = planning_config(Settings())
-        solver_s = _solver_alone(rig, names, config)
-        await rig.store.close()
-    return {
-        "centres": centres, "displaced": sum(p.displaced for p in plans),
-        "moved": sum(p.moved for p in plans), "waiting": sum(p.unplaced for p in plans),
-        "plans": _count(rows, "visa.plan.completed.v1"),
-        "notifications": _count(rows, "visa.notification.requested.v1"),
-        "total_s": round(total_s, 3), "solve_total_ms": sum(solve_ms),
-        "route_s": round(applied - started, 3), **steps,
-        "solve_ms_min_median_max": [min(solve_ms), statistics.median(solve_ms), max(solve_ms)],
-        "per_centre_solve_ms": {p.centre_id: p.solve_ms for p in plans},
-        "baseline_solver_alone_s": round(solver_s, 3),
-        "thresholds": gc.get_threshold(), "full_collections": len(full),
-        "target_s": PORTAL_TARGET_S, "met": total_s <= PORTAL_TARGET_S,
-    }
-
-
-async def _in_parts(rig: Rig, records: list[InputRecord], applied: float) -> dict[str, Any]:
-    relayed = await apply_and_relay(rig.pipeline, rig.store, records)
-    keep_long_lived()
-    first = relayed.first_at if relayed.first_at is not None else relayed.ended_at
-    return {"rows": relayed.rows, "drained": relayed.ended_at, "parts": relayed.parts,
-            "first_event_s": round(first - applied, 3)}
-
-
-async def _in_one(rig: Rig, records: list[InputRecord], applied: float) -> dict[str, Any]:
-    prepared = await rig.pipeline.prepare(records)
-    planned = time.perf_counter()
-    await rig.pipeline.commit(prepared)
-    keep_long_lived()
-    committed = time.perf_counter()
-    rows = await rig.drain()
-    drained = time.perf_counter()
-    return {"rows": rows, "drained": drained, "parts": 1,
-            "first_event_s": round(committed - applied, 3),
-            "plan_and_events_s": round(planned - applied, 3),
-            "store_write_s": round(committed - planned, 3),
-            "outbox_read_s": round(drained - committed, 3)}
-
-
-def _solver_alone(rig: Rig, names: list[str], config: Any) -> float:
-    """The same 50 first plans, solver only: the outage's instances rebuilt from the
-    stored bookings' original slots (a fresh fold would only repeat the setup)."""
-    total = 0.0
-    for name in names:
-        state = rig.pipeline._centres[name]
-        ids = [b for b, dec in state.decisions.items() if dec.outage_id == OUTAGE]
-        for b in ids:  # back to the original slot, as before the plan
-            state.set_slot(b, state.bookings[b], state.decisions[b].at_start)
-        instance = build_instance(state, OUTAGE, ids, ANNOUNCED, config.policy,
-                                  config.default_slot_min)
-        started = time.perf_counter()
-        config.solver(instance, config.params)
-        total += time.perf_counter() - started
-    return total
 
 
 def print_e(e: dict[str, Any]) -> None:
@@ -277,36 +187,6 @@ def print_e(e: dict[str, Any]) -> None:
                   e["oneshot_solve_ms"], e["oneshot_moved"], None]]))
 
 
-def print_f(f: dict[str, Any]) -> None:
-    whole, default = f.get("one_transaction"), f.get("default_gc")
-    print(table(f"(f) portal-wide outage, {f['centres']} centres (target <= "
-                f"{PORTAL_TARGET_S} s)",
-                ["run", "displaced", "moved", "waiting", "notifications", "wall s",
-                 "first events s", "solve ms total", "solve ms min/median/max"],
-                [["outage -> outbox, as a lane applies it", f["displaced"], f["moved"],
-                  f["waiting"], f["notifications"], f["total_s"], f.get("first_event_s"),
-                  f["solve_total_ms"], " / ".join(str(x) for x in f["solve_ms_min_median_max"])],
-                 *([["baseline: one batch, one transaction", f["displaced"], None, None, None,
-                     whole["total_s"], whole["first_event_s"], whole["solve_total_ms"], None]]
-                   if whole else []),
-                 ["baseline: solver alone", f["displaced"], None, None, None,
-                  f["baseline_solver_alone_s"], None, None, None],
-                 *([["same as a lane, CPython's default GC pace", f["displaced"], None, None,
-                     None, default["total_s"], default.get("first_event_s"),
-                     default["solve_total_ms"], None]] if default else [])]))
-    print(f"  routing {f['route_s']} s; {f.get('parts', 1)} parts, each written while the "
-          f"next is planned, and read (the relay's part) as it is stored")
-    if whole:
-        print(f"  one transaction: fold + plans + output events {whole['plan_and_events_s']} "
-              f"s, store write {whole['store_write_s']} s, outbox read "
-              f"{whole['outbox_read_s']} s, one after another")
-    if "full_collections" in f:
-        print(f"  full garbage collections meanwhile: {f['full_collections']} with the "
-              f"scheduler's pace {f.get('gc_thresholds')}, "
-              f"{(default or {}).get('full_collections', '-')} with CPython's default")
-    print("  per-centre solve ms:", json.dumps(f["per_centre_solve_ms"]))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="ef")
@@ -317,6 +197,8 @@ def main() -> None:
     if "e" in args.parts:
         print_e(results.setdefault("e", as_a_scheduler("e")))
     if "f" in args.parts:
+        from bench.portal_outage import print_f
+
         print_f(results.setdefault("f", part_f_beside_default_gc()))
     print(json.dumps(results, default=str))
 

@@ -36,3 +36,8 @@ def dict_table(title: str, rows: Sequence[dict[str, Any]]) -> str:
     for row in rows:
         headers += [k for k in row if k not in headers]
     return table(title, headers, [[row.get(h) for h in headers] for row in rows])
+
+
+def channel_rate(run: dict[str, Any], channel: str) -> float:
+    """Reports per second of `channel` in a run of part (c), from its first to its last."""
+    return float(run.get("per_channel", {}).get(channel, {}).get("per_s", 0.0))

@@ -33,7 +33,7 @@ from typing import Any
 
 from bench import processes
 from bench.machine import load_average, machine_info, pace_comparison, pace_s
-from bench.report import dict_table, table
+from bench.report import channel_rate, dict_table, table
 from services.common.logs import configure
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -94,14 +94,13 @@ def part_c(sizes: list[int]) -> dict[str, Any]:
                 ["displaced", "plan", "solve s", "plan seen s", "last notification s",
                  "last report s", "deliveries/s", "reports", "failed"], rows))
     before = _previous_deliveries()
-    # Every applicant has an e-mail address and a phone: both channels deliver in the same
-    # interval, each at about half the rate of the reports.
     print(table("(c) the notifier's own capacity, rate limits lifted, next to the previous "
                 "bench/results.json; per channel from its first report to its last",
                 ["displaced", "deliveries/s", "before", "notifier CPU ms/delivery",
                  "e-mail/s", "SMS/s"],
                 [[x["displaced"], x["deliveries_per_s"], before.get(x["displaced"]),
-                  x["notifier_cpu_ms_per_delivery"], _rate(x, "email"), _rate(x, "sms")]
+                  x["notifier_cpu_ms_per_delivery"], channel_rate(x, "email"),
+                  channel_rate(x, "sms")]
                  for x in runs]))
     # 10 x both providers' limits at once: the SMS gateway held to 10 x its limit, e-mail
     # lifted, so that e-mail shows how much of the notifier is left beside that.
@@ -111,17 +110,13 @@ def part_c(sizes: list[int]) -> dict[str, Any]:
                 f"last (targets: e-mail {DELIVERY_TARGETS['email']:.0f}/s, SMS "
                 f"{DELIVERY_TARGETS['sms']:.0f}/s)",
                 ["displaced", "e-mail/s", "SMS/s", "notifier CPU ms/delivery", "failed"],
-                [[paced["displaced"], _rate(paced, "email"), _rate(paced, "sms"),
+                [[paced["displaced"], channel_rate(paced, "email"), channel_rate(paced, "sms"),
                   paced["notifier_cpu_ms_per_delivery"], paced["failed"]]]))
     first = next((x for x in runs if x["displaced"] == 1500), None)
     return {"runs": runs, "beside_sms_at_target": paced, "target_s": OUTAGE_TARGET_S,
             "deliveries_before": before, "delivery_targets": DELIVERY_TARGETS,
             "target_met": None if first is None
             else first["to_last_notification_requested_s"] < OUTAGE_TARGET_S}
-
-
-def _rate(run: dict[str, Any], channel: str) -> float:
-    return float(run.get("per_channel", {}).get(channel, {}).get("per_s", 0.0))
 
 
 def _previous_machine() -> dict[str, Any]:
@@ -182,13 +177,13 @@ def targets(results: dict[str, Any]) -> list[list[Any]]:
             s = run["to_last_notification_requested_s"]
             rows.append(["(c) outage -> last notification, 1,500", f"{s:.2f} s",
                          f"< {OUTAGE_TARGET_S} s", _verdict(s < OUTAGE_TARGET_S)])
-        sms = _rate(run, "sms")
+        sms = channel_rate(run, "sms")
         rows.append([f"(c) SMS delivered, rate limits lifted, {run['displaced']:,} displaced",
                      f"{sms:,.0f}/s", f">= {DELIVERY_TARGETS['sms']:,.0f}/s (10 x the "
                      f"default limit)", _verdict(sms >= DELIVERY_TARGETS["sms"])])
     paced = results.get("c", {}).get("beside_sms_at_target")
     if paced:
-        email = _rate(paced, "email")
+        email = channel_rate(paced, "email")
         rows.append([f"(c) e-mail beside SMS at {DELIVERY_TARGETS['sms']:,.0f}/s, "
                      f"{paced['displaced']:,} displaced", f"{email:,.0f}/s",
                      f">= {DELIVERY_TARGETS['email']:,.0f}/s (10 x the default limit)",
@@ -220,10 +215,10 @@ def part_e() -> dict[str, Any]:
 
 
 def part_f() -> dict[str, Any]:
-    from bench import fresh, replan
+    from bench import fresh, portal_outage
 
     f = fresh.part_f_beside_default_gc()
-    replan.print_f(f)
+    portal_outage.print_f(f)
     return f
 
 

@@ -6,8 +6,10 @@ batch holds the routed copies of a portal-wide outage, that is 50 plans and some
 events in one transaction: nobody is told before the last centre is planned, and the write
 of the first plans waits for the last one. Cut after each outage record, each part is a
 batch of its own: the Applier writes one while it plans the next (the database driver
-works in its own thread, outside the GIL while SQLite steps), and the relay publishes the
-first centre's messages while the others are still being planned.
+works in its own thread), and the relay publishes the first centre's messages while the
+others are still being planned. On bench (f) the first events are out after 0.3-0.4 s
+instead of 6.6-7.1 s; the whole outage takes as long as in one transaction (its work is
+Python, under one GIL).
 
 A cut never separates the records of one key (a centre's records carry its id as key): what
 the pipeline decides once per centre and batch (the waiting list's re-plan, advice,
