@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from services.common.clock import Clock, SystemClock
 from services.common.kafka import ensure_topics
 from services.common.local_broker import free_port
 from services.common.metrics import Metrics
@@ -90,9 +91,10 @@ def front_secrets(settings: Settings) -> Settings:
     return settings.model_copy(update=update)
 
 
-async def run_dev(settings: Settings, stop: asyncio.Event, scenario: Path | None) -> None:
-    """Everything of Reslot in this process until `stop` is set; `scenario`: a demo to play
-    (services/demo.py)."""
+async def run_dev(settings: Settings, stop: asyncio.Event, scenario: Path | None,
+                  clock: Clock | None = None) -> None:
+    """Everything of Reslot in this process until `stop` is set, on one `clock` (the
+    system's by default); `scenario`: a demo to play (services/demo.py)."""
     from services.notifier.app import create_app as notifier_app
     from services.notifier.metrics import NotifierMetrics
 
@@ -100,16 +102,18 @@ async def run_dev(settings: Settings, stop: asyncio.Event, scenario: Path | None
     port = settings.http_port if settings.http_port and _port_free(settings.http_port) \
         else free_port()
     settings = front_secrets(settings.model_copy(update={"http_port": port}))
+    clock = clock or SystemClock()
     async with message_sinks(settings) as settings:
         metrics = Metrics()
         notifier_metrics = NotifierMetrics()
-        scheduler = create_app(settings, metrics=metrics)
+        scheduler = create_app(settings, clock=clock, metrics=metrics)
         queries = ReadModel(scheduler.store.engine)
-        app = web_front(settings, scheduler.store.engine, metrics.registry,
+        app = web_front(settings, scheduler.store.engine, metrics.registry, clock=clock.now,
                         more_probes={"scheduler": scheduler.ready})
         tasks = [
             asyncio.create_task(scheduler.run(stop), name="scheduler"),
-            asyncio.create_task(notifier_app(settings, metrics=notifier_metrics).run(stop),
+            asyncio.create_task(notifier_app(settings, clock=clock,
+                                             metrics=notifier_metrics).run(stop),
                                 name="notifier"),
             asyncio.create_task(serve(app, port, stop), name="status"),
         ]
@@ -123,7 +127,7 @@ async def run_dev(settings: Settings, stop: asyncio.Event, scenario: Path | None
               f"  Metrics:      {url}/metrics\n"
               f"  Broker:       {settings.kafka.bootstrap_servers}\n", flush=True)
         if scenario is not None:
-            demo = Demo(settings, metrics, queries, notifier_metrics.registry, stop, url)
+            demo = Demo(settings, metrics, queries, notifier_metrics.registry, stop, url, clock)
             tasks.append(asyncio.create_task(demo.play(scenario), name="demo"))
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:

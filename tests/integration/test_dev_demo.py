@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from services.common.clock import Clock, ShiftedClock
 from services.common.local_broker import free_port
 from services.common.settings import KafkaSettings, Settings
 from services.dev import run_dev
 from tests.builders import at, booking, centre, line, outage, slots
 
 WAITING = 4
+NOW = dt.datetime(2026, 12, 6, 13, 0, tzinfo=dt.UTC)  # a year after the scenario
 
 
 def _short_of_room(path: Path) -> Path:
@@ -30,13 +32,11 @@ def _short_of_room(path: Path) -> Path:
     return path
 
 
-async def test_the_demo_applies_the_advice_and_reports_the_waiting_placed(
-    kafka: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    settings = Settings(kafka=KafkaSettings(bootstrap_servers=kafka), http_port=free_port(),
-                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
+async def _play(settings: Settings, scenario: Path, capsys: pytest.CaptureFixture[str],
+                clock: Clock | None = None, linger_s: float = 0.0) -> str:
+    """`reslot dev` playing `scenario` to its end (then `linger_s` more); what it printed."""
     stop = asyncio.Event()
-    dev = asyncio.create_task(run_dev(settings, stop, _short_of_room(tmp_path / "d.jsonl")))
+    dev = asyncio.create_task(run_dev(settings, stop, scenario, clock))
     printed = ""
     try:
         for _ in range(240):
@@ -44,9 +44,19 @@ async def test_the_demo_applies_the_advice_and_reports_the_waiting_placed(
             if "demo done" in printed or dev.done():
                 break
             await asyncio.sleep(0.5)
+        await asyncio.sleep(linger_s)
     finally:
         stop.set()
         await asyncio.wait_for(dev, timeout=60)
+    return printed
+
+
+async def test_the_demo_applies_the_advice_and_reports_the_waiting_placed(
+    kafka: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(kafka=KafkaSettings(bootstrap_servers=kafka), http_port=free_port(),
+                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
+    printed = await _play(settings, _short_of_room(tmp_path / "d.jsonl"), capsys)
     assert f"step 1, the outage: {WAITING} applicant(s) waiting for a place" in printed
     assert f"the capacity advice asks for {WAITING} place(s)" in printed
     assert f"step 2, the advice applied: {WAITING} placed from the waiting list, 0 still " \
@@ -62,27 +72,17 @@ def _offers(database: Path) -> list[tuple[str, str | None, str]]:
 async def test_the_demo_plays_a_past_scenario_as_news_its_offers_open(
     kafka: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The scenario is of December 2025: played as it is, a year later, every reply window
+    """The scenario is of December 2025: played as it is a year later, every reply window
     had closed before the offer was made, and the scheduler answered all of them by timeout
     at its first look. Re-dated, the offers wait for the applicants."""
     database = tmp_path / "demo.db"
     settings = Settings(kafka=KafkaSettings(bootstrap_servers=kafka), http_port=free_port(),
                         database_url=f"sqlite+aiosqlite:///{database}", reply_tick_s=0.5)
-    stop = asyncio.Event()
-    dev = asyncio.create_task(run_dev(settings, stop, _short_of_room(tmp_path / "d.jsonl")))
-    printed = ""
-    try:
-        for _ in range(240):
-            printed += capsys.readouterr().out
-            if "demo done" in printed or dev.done():
-                break
-            await asyncio.sleep(0.5)
-        await asyncio.sleep(2.0)  # several ticks of the timeout answers
-    finally:
-        stop.set()
-        await asyncio.wait_for(dev, timeout=60)
-    assert "demo: the scenario's dates moved" in printed
+    clock = ShiftedClock(NOW)  # every part of `reslot dev` on it: the demo, the timeouts
+    printed = await _play(settings, _short_of_room(tmp_path / "d.jsonl"), capsys, clock,
+                          linger_s=2.0)  # several ticks of the timeout answers
+    assert "demo: the scenario's dates moved 54 week(s) on" in printed
     offers = _offers(database)
     assert len(offers) == WAITING + 1  # one moved at once, four placed from the waiting list
     assert [(state, timeout) for state, timeout, _ in offers] == [("open", None)] * len(offers)
-    assert all(dt.datetime.fromisoformat(by) > dt.datetime.now(dt.UTC) for _, _, by in offers)
+    assert all(dt.datetime.fromisoformat(by) > NOW for _, _, by in offers)
