@@ -242,3 +242,11 @@ def test_the_fold_keeps_reply_ids_for_the_dedupe_window_only() -> None:
     assert len(state.replies.folded) == FORGET_EVERY - 1
     assert run(state, reply("confirmed", state, "b1", "r7", time=later)) == []  # still a copy
 
+
+
+def test_an_outcome_is_kept_with_its_booking_and_a_stranger_names_none() -> None:
+    state, _ = offered(*ONE)
+    run(state, reply("confirmed", state, "b1", "r1"),
+        reply("confirmed", state, "nobody-here", "r2", offer_id=offer_of(state, "b1")))
+    kept = {o.event_id: o.booking_id for o in state.replies.outcomes}
+    assert kept == {"r1": "b1", "r2": None}  # a reply naming no booking of ours names none

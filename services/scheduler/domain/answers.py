@@ -123,10 +123,10 @@ def move_family(state: CentreState, event: CloudEvent[Any], booking_id: str,
 def accept(state: CentreState, event: CloudEvent[Any], subject: str, detail: str = "",
            booking_id: str | None = None) -> None:
     state.replies.record(Outcome(event.id, subject, "accepted", "", detail, event.time,
-                                 _known(state, booking_id)))
+                                 kept_with(state, booking_id)))
 
 
-def _known(state: CentreState, booking_id: str | None) -> str | None:
+def kept_with(state: CentreState, booking_id: str | None) -> str | None:
     """The booking an outcome is kept with (retirement.py): one of this centre's."""
     return booking_id if booking_id in state.bookings else None
 
@@ -137,7 +137,7 @@ def refuse(state: CentreState, event: CloudEvent[Any], data: Reply, reason: Refu
     scheduler's own timeout answer: nobody waits for it)."""
     detail = detail or _DETAILS[reason]
     state.replies.record(Outcome(event.id, data.offer_id, "refused", reason, detail,
-                                 event.time, _known(state, data.booking_id)))
+                                 event.time, kept_with(state, data.booking_id)))
     if data.channel == "timeout":
         return []
     return [outputs.offer_refused(event.id, r.OfferRefused(

@@ -12,7 +12,7 @@ from schemas import replies as r
 from schemas.envelope import CloudEvent
 from schemas.reasons import RefusalReason
 from services.scheduler.domain import outputs
-from services.scheduler.domain.answers import Events, accept, move_family
+from services.scheduler.domain.answers import Events, accept, kept_with, move_family
 from services.scheduler.domain.family_choice import why_not
 from services.scheduler.domain.offers import Call, Outcome, ReplyPolicy
 from services.scheduler.domain.solving import PlanningConfig
@@ -93,7 +93,7 @@ def _refuse(state: CentreState, event: CloudEvent[Any], subject: str,
     """The outcome; for a pin, visa.offer.refused.v1 too (offer id: the pin event's id)."""
     booking = None if isinstance(event.data, r.PlanApproved) else subject  # else a plan id
     state.replies.record(Outcome(event.id, subject, "refused", reason, detail, event.time,
-                                 booking if booking in state.bookings else None))
+                                 kept_with(state, booking)))
     if not isinstance(event.data, r.BookingPinned):
         return []
     return [outputs.offer_refused(event.id, r.OfferRefused(
