@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaProducer
 
 from services.common.metrics import Metrics
+from services.common.settings import Settings
 from services.scheduler.consumer import Writer
 from services.scheduler.parsing import Record
 from services.scheduler.parts import plan_parts
@@ -20,7 +21,7 @@ from services.scheduler.pipeline import Pipeline
 from services.scheduler.relay import Relay
 from services.scheduler.store.sql import SchedulerStore
 
-OUTBOX_BATCH = 1000  # RESLOT_OUTBOX_BATCH's default: the relay's rows per round
+OUTBOX_BATCH = Settings().outbox_batch  # RESLOT_OUTBOX_BATCH's default: rows per round
 
 
 @dataclass
