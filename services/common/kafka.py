@@ -131,14 +131,17 @@ async def by_partition(producer: AIOKafkaProducer, messages: Sequence[Outgoing],
     key's under PARTITIONER (the producer's, make_producer)."""
     placed: dict[tuple[str, int], list[Record]] = {}
     partitions: dict[str, list[int]] = {}
+    keyed: dict[tuple[str, str], int] = {}  # murmur2 costs 2 us; a batch has few keys
     for n, m in enumerate(messages, start=1):
         key = m.key.encode()
         partition = m.partition
         if partition is None:
+            partition = keyed.get((m.topic, m.key))
+        if partition is None:
             if m.topic not in partitions:
                 partitions[m.topic] = sorted(await producer.partitions_for(m.topic))
             every = partitions[m.topic]
-            partition = PARTITIONER(key, every, every)
+            partition = keyed[m.topic, m.key] = PARTITIONER(key, every, every)
         headers = list(HEADERS + m.headers)
         if DefaultRecordBatchBuilder.estimate_size_in_bytes(key, m.value, headers) > MAX_REQUEST:
             raise MessageSizeTooLargeError(
