@@ -62,7 +62,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy services schemas
+	$(BIN)/mypy services schemas bench examples tests
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

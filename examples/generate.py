@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import random
 import sys
+from typing import Any
 from zoneinfo import ZoneInfo
 
 TZ = ZoneInfo("Africa/Algiers")
@@ -29,7 +30,8 @@ LAST = ["Benali", "Haddad", "Mansouri", "Belkacem", "Bouzid", "Cherif", "Khelifi
 ANNOUNCED = dt.datetime(2025, 11, 25, 10, 0, tzinfo=TZ)
 
 
-def event(kind: str, eid: str, subject: str, time: dt.datetime, data: dict, source: str) -> str:
+def event(kind: str, eid: str, subject: str, time: dt.datetime, data: dict[str, Any],
+          source: str) -> str:
     return json.dumps({
         "specversion": "1.0", "id": eid, "source": source, "type": kind,
         "time": time.isoformat(), "subject": subject, "data": data,

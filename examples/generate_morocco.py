@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import random
 import sys
+from typing import Any
 from zoneinfo import ZoneInfo
 
 TZ = ZoneInfo("Africa/Casablanca")
@@ -33,7 +34,8 @@ SUSPENDED = (dt.datetime(2025, 12, 2, 0, 0, tzinfo=TZ), dt.datetime(2025, 12, 6,
 SOURCE = "booking-system/us-ma"
 
 
-def event(kind: str, eid: str, subject: str, time: dt.datetime, data: dict, source: str) -> str:
+def event(kind: str, eid: str, subject: str, time: dt.datetime, data: dict[str, Any],
+          source: str) -> str:
     return json.dumps({"specversion": "1.0", "id": eid, "source": source, "type": kind,
                        "time": time.isoformat(), "subject": subject, "data": data},
                       ensure_ascii=False)

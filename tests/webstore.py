@@ -6,7 +6,7 @@ Times are written as the scheduler writes them: UTC ISO text.
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -28,6 +28,18 @@ PLAN = "plan-1"
 def at(day: int, hour: int, minute: int = 0, month: int = 3) -> dt.datetime:
     """A local time at the centre, March 2026 by default."""
     return dt.datetime(2026, month, day, hour, minute, tzinfo=TZ)
+
+
+@overload
+def iso(value: dt.datetime) -> str: ...
+
+
+@overload
+def iso(value: None) -> None: ...
+
+
+@overload
+def iso(value: dt.datetime | None) -> str | None: ...
 
 
 def iso(value: dt.datetime | None) -> str | None:

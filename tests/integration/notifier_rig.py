@@ -15,10 +15,12 @@ from services.common.clock import Clock, ShiftedClock
 from services.common.kafka import Outgoing
 from services.common.settings import Settings
 from services.notifier.app import dispatch_config
+from services.notifier.channels import Sender
 from services.notifier.channels.sms import SmsSender
 from services.notifier.channels.smtp import SmtpSender
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.domain.dedupe import OnClaim
+from services.notifier.domain.model import Channel
 from services.notifier.domain.status import StatusEvent
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.options import NotifierOptions
@@ -137,7 +139,7 @@ async def rig(
         statuses.extend(ANY_ADAPTER.validate_json(m.value) for m in messages)
 
     renderer = Renderer()
-    senders = {
+    senders: dict[Channel, Sender] = {
         "email": SmtpSender.from_settings(config, timeout_s=5),
         "sms": SmsSender.from_settings(config, timeout_s=5),
     }
@@ -148,7 +150,7 @@ async def rig(
     dispatcher = Dispatcher(
         store=store,
         renderer=renderer,
-        senders=senders,  # type: ignore[arg-type]
+        senders=senders,
         limits={
             "email": TokenBucket(config.email_rate_per_s, clock),
             "sms": TokenBucket(config.sms_rate_per_s, clock),

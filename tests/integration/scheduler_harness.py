@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from services.common.clock import Clock
 from services.common.metrics import Metrics
@@ -16,7 +17,7 @@ from services.scheduler.app import create_app
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def settings_for(bootstrap: str, database_url: str, **extra: object) -> Settings:
+def settings_for(bootstrap: str, database_url: str, **extra: Any) -> Settings:
     return Settings(kafka=KafkaSettings(bootstrap_servers=bootstrap), database_url=database_url,
                     **extra)
 

@@ -170,8 +170,9 @@ def check(value: Any, schema: dict[str, Any], path: str = "$") -> None:
         return
     types = schema.get("type")
     if types is not None:
-        kinds = {"object": dict, "array": list, "string": str, "boolean": bool,
-                 "integer": int, "number": (int, float), "null": type(None)}
+        kinds: dict[str, type | tuple[type, ...]] = {
+            "object": dict, "array": list, "string": str, "boolean": bool, "integer": int,
+            "number": (int, float), "null": type(None)}
         names = types if isinstance(types, list) else [types]
         assert any(isinstance(value, kinds[n]) and not (n == "integer" and isinstance(value, bool))
                    for n in names), f"{path}: {value!r} is not {types}"

@@ -54,8 +54,9 @@ def request_event(n: int, language: str, **recipient: str | None) -> dict[str, A
     }
 
 
-def message(value: bytes, key: str = CENTRE, **headers: bytes) -> Outgoing:
-    return Outgoing(Topic.NOTIFICATIONS, key, value, tuple(headers.items()))
+def message(value: bytes, key: str = CENTRE,
+            headers: tuple[tuple[str, bytes], ...] = ()) -> Outgoing:
+    return Outgoing(Topic.NOTIFICATIONS, key, value, headers)
 
 
 def encoded(event: dict[str, Any]) -> bytes:
@@ -117,7 +118,7 @@ async def test_requests_are_delivered_once_with_status_events_and_dead_letters(
     good = {1: "fr", 2: "ar", 3: "en", 4: "fr", 5: "en"}
     messages = [message(encoded(request_event(n, lang))) for n, lang in good.items()]
     messages.append(message(encoded(request_event(6, "ar", email=None, phone=None))))
-    messages.append(message(encoded(request_event(7, "en")), **{"x-junk": b"\xff\xfe"}))
+    messages.append(message(encoded(request_event(7, "en")), headers=(("x-junk", b"\xff\xfe"),)))
     letters = [message(raw, key=kind) for kind, raw in BAD.items()]
     producer = make_producer(settings)
     await producer.start()

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,8 +42,8 @@ def outgoing(request: NotificationRequested) -> Outgoing:
     return Outgoing(Topic.NOTIFICATIONS, request.centre_id, json.dumps(event).encode())
 
 
-async def statuses(kafka: str) -> dict[tuple[str, str], list[dict[str, object]]]:
-    found: dict[tuple[str, str], list[dict[str, object]]] = defaultdict(list)
+async def statuses(kafka: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    found: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for event in await read_all(kafka, Topic.NOTIFICATION_STATUS):
         found[(event["data"]["notification_id"], event["data"]["channel"])].append(event)
     return found

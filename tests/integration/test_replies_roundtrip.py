@@ -77,7 +77,8 @@ async def offers_published(kafka: str, count: int) -> dict[str, dict[str, Any]]:
                  if e["type"] == "visa.appointment.rescheduled.v1"}
         return found if len(found) >= count else {}
 
-    return await eventually(moved, timeout=60)
+    offers: dict[str, dict[str, Any]] = await eventually(moved, timeout=60)
+    return offers
 
 
 def answers_of(events: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.topics import TOPIC_OF_TYPE, Topic
 from services.common.clock import ShiftedClock
@@ -84,11 +85,11 @@ async def test_a_past_booking_and_its_rows_leave_the_store(store_url: str) -> No
         await store.close()
 
 
-async def _count(conn: sa.ext.asyncio.AsyncConnection, table: sa.Table) -> int:
+async def _count(conn: AsyncConnection, table: sa.Table) -> int:
     return int((await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar_one())
 
 
-async def _ids(conn: sa.ext.asyncio.AsyncConnection, table: sa.Table) -> list[str]:
+async def _ids(conn: AsyncConnection, table: sa.Table) -> list[str]:
     return sorted((await conn.execute(sa.select(table.c.booking_id))).scalars().all())
 
 
@@ -114,6 +115,6 @@ async def test_outcomes_stored_before_they_named_their_booking_are_read_and_kept
         await store.close()
 
 
-async def _outcomes(conn: sa.ext.asyncio.AsyncConnection) -> list[str | None]:
+async def _outcomes(conn: AsyncConnection) -> list[str | None]:
     return sorted((await conn.execute(sa.select(t.reply_outcomes.c.booking_id))).scalars(),
                   key=str)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from confluent_kafka import Message, Producer  # type: ignore[import-untyped]
+from confluent_kafka import Message, Producer
 
 from schemas.topics import Topic
 from services.common.kafka import Outgoing, ensure_topics
@@ -48,7 +48,8 @@ pytestmark = pytest.mark.integration
 
 PARTITIONS = 6
 CENTRES = [f"any-{n:02d}" for n in range(12)]
-CONTENT_TYPE = [("content-type", b"application/cloudevents+json")]
+CONTENT_TYPE: list[tuple[str, str | bytes | None]] = [
+    ("content-type", b"application/cloudevents+json")]
 
 
 def _event(kind: str, eid: str, centre: str, time: dt.datetime, data: dict[str, Any]) -> str:
@@ -126,7 +127,10 @@ class LibrdkafkaProducer:
             if error is not None:
                 failed.append(str(error))
             else:
-                self.partitions.append((message.key().decode(), message.partition()))
+                key, partition = message.key(), message.partition()
+                assert key is not None
+                assert partition is not None
+                self.partitions.append((key.decode(), partition))
 
         for m in messages:
             self.producer.produce(m.topic, m.value, key=m.key.encode(), headers=CONTENT_TYPE,

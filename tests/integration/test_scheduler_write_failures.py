@@ -140,11 +140,11 @@ async def test_connections_killed_mid_write_lose_nothing(
     assert sorted(b for _, b in booked) == [f"b{n:05d}" for n in range(bookings)]
     assert all(c == CENTRES[int(b[1:]) % len(CENTRES)] for c, b in booked)
     # every bad message dead-lettered, each under one id whatever the retries
-    garbage = {base64.b64decode(x["data"]["value"]) for x in letters}  # type: ignore[index]
+    garbage = {base64.b64decode(x["data"]["value"]) for x in letters}
     assert garbage == garbage_sent
     ids_by_value: dict[bytes, set[str]] = {}
     for x in letters:
-        ids_by_value.setdefault(base64.b64decode(x["data"]["value"]),  # type: ignore[index]
+        ids_by_value.setdefault(base64.b64decode(x["data"]["value"]),
                                 set()).add(str(x["id"]))
     assert all(len(ids) == 1 for ids in ids_by_value.values()), json.dumps(
         {k.decode(): sorted(v) for k, v in ids_by_value.items()})

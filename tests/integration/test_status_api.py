@@ -5,7 +5,7 @@ scheduler published, times in the centres' zone, probes, metrics and the bearer 
 
 import datetime as dt
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -267,7 +267,7 @@ async def test_read_only_and_headers(client: httpx.AsyncClient) -> None:
 
 
 @pytest.fixture
-def token_settings(served: Served) -> Iterator[Settings]:
+def token_settings(served: Served) -> Settings:
     return served.run.settings.model_copy(update={"api_token": SecretStr("s3cret-token")})
 
 

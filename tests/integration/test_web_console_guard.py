@@ -52,13 +52,13 @@ async def test_credentials_no_browser_sends_are_refused_not_a_server_error(
         served: Served) -> None:
     async with httpx.AsyncClient(base_url=served.base) as c:
         for header in (b"Basic \xe9", b"Basic ====", b"Basic " + base64.b64encode(b"\xff:x")):
-            refused = await c.get("/ops/calls.csv", headers={"Authorization": header})
+            refused = await c.get("/ops/calls.csv", headers={b"Authorization": header})
             assert refused.status_code == 401, header
 
 
 async def test_a_form_nonce_with_letters_outside_ascii_is_refused_not_a_server_error(
         served: Served) -> None:
-    cookie = {"Cookie": b"reslot_csrf=" + b"\xe9" * 20}  # alphanumeric to Python, not to us
+    cookie = {b"Cookie": b"reslot_csrf=" + b"\xe9" * 20}  # alphanumeric to Python, not to us
     async with httpx.AsyncClient(base_url=served.base) as c:
         page = await c.get("/ops/login", headers=cookie)
         c.cookies.clear()  # only the nonce the browser holds: ours

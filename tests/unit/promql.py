@@ -33,7 +33,7 @@ SERIES: dict[str, frozenset[str]] = {
     **{f"{name}_count": labels for name, labels in HISTOGRAMS.items()},
 }
 TARGET_LABELS = frozenset({"job", "instance"})  # added by Prometheus to every series
-ALERT_ONLY_SERIES = {"up": frozenset()}  # scrape health, for the target-down alert
+ALERT_ONLY_SERIES = {"up": frozenset[str]()}  # scrape health, for the target-down alert
 
 # PromQL's aggregations, keywords and functions: the words of an expression that are not
 # metric names.

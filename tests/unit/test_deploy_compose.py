@@ -34,7 +34,8 @@ def compose() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return compose["services"]
+    by_name: dict[str, dict[str, Any]] = compose["services"]
+    return by_name
 
 
 @pytest.fixture(scope="module")

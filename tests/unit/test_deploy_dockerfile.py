@@ -49,8 +49,8 @@ def stages(text: str) -> list[Stage]:
         elif keyword == "FROM":
             words = rest.split()
             base = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m[1], m[0]), words[0])
-            name = words[2] if len(words) > 2 and words[1].upper() == "AS" else None
-            found.append(Stage(base, name))
+            alias = words[2] if len(words) > 2 and words[1].upper() == "AS" else None
+            found.append(Stage(base, alias))
         elif found:
             found[-1].instructions.append((keyword, rest))
     return found

@@ -29,8 +29,8 @@ def test_equal_start_and_end_means_no_quiet_hours() -> None:
     assert not any(is_quiet(h, 0, 0) for h in range(24))
 
 
-def local(tz: ZoneInfo, *args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=tz)
+def local(tz: ZoneInfo, year: int, month: int, day: int, hour: int, minute: int) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=tz)
 
 
 def test_daytime_sms_goes_at_once() -> None:

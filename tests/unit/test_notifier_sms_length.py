@@ -113,7 +113,7 @@ def test_a_huge_link_is_cut_to_three_parts_without_trying_every_length(
 
     link = "https://rdv.reslot.example/r/" + "A" * link_length
     sizes: list[int] = []
-    measure = rendering.sms_size
+    measure = sms_size
 
     def counted(text: str) -> Any:
         sizes.append(len(text))

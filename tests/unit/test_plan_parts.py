@@ -67,7 +67,8 @@ _records = st.lists(st.tuples(st.sampled_from([BOOKINGS, ROUTED, OUTAGES, Topic.
 
 
 @given(_records)
-def test_parts_keep_order_split_no_key_and_cut_wherever_allowed(spec: list) -> None:
+def test_parts_keep_order_split_no_key_and_cut_wherever_allowed(
+        spec: list[tuple[str, str | None]]) -> None:
     records = [rec(topic, key, i) for i, (topic, key) in enumerate(spec)]
     parts = plan_parts(records)
     assert [r for p in parts for r in p] == records  # nothing lost, reordered or repeated

@@ -1,6 +1,7 @@
 """One test per rescheduling rule (feasible and infeasible), per reason code, and the
 validator's catches. The cost terms have theirs in test_solver_cost.py."""
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -165,7 +166,7 @@ CENTRE = instance(
 )
 
 
-def plan(moves: dict[str, datetime | None], centre: Instance = CENTRE) -> Plan:
+def plan(moves: Mapping[str, datetime | None], centre: Instance = CENTRE) -> Plan:
     """A plan with the given moves, reasons and cost computed right."""
     days = {s.start: s.day for s in centre.slots}
     bookings = {b.booking_id: b for b in centre.bookings}

@@ -4,6 +4,7 @@ passes, and a cycle among them is still collected by the periodic full collectio
 
 import gc
 import sys
+import time
 import weakref
 from collections.abc import Iterator
 
@@ -71,14 +72,14 @@ def test_frozen_cycles_wait_for_the_periodic_full_collection(
         monkeypatch: pytest.MonkeyPatch) -> None:
     try:
         gc.collect()
-        monkeypatch.setattr(runtime, "_last_full", runtime.time.monotonic())
+        monkeypatch.setattr(runtime, "_last_full", time.monotonic())
         cycle = _garbage_cycle()
         runtime.keep_long_lived()
         assert gc.get_freeze_count() > 0
         gc.collect()
         assert cycle() is not None  # frozen: out of every pass
         monkeypatch.setattr(runtime, "_last_full",
-                            runtime.time.monotonic() - runtime.FULL_COLLECTION_EVERY_S)
+                            time.monotonic() - runtime.FULL_COLLECTION_EVERY_S)
         runtime.keep_long_lived()
         assert cycle() is None  # the full collection found it
     finally:

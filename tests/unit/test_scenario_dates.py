@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from typing import Any
 
 from services.scenario_dates import latest_time, redate, shifted, weeks_to_now
 
@@ -34,10 +35,11 @@ def test_a_scenario_further_ahead_comes_back() -> None:
 
 
 def test_instants_and_dates_move_keeping_weekday_time_and_offset() -> None:
-    event = {"time": "2025-11-25T10:00:00+01:00", "id": "france-visas-2025-12-03",
-             "data": {"start": "2025-12-03T08:00:00Z", "travel_date": "2025-12-16",
-                      "slots": [{"start": "2025-12-03T09:30:00+01:00", "capacity": 2}],
-                      "reason": "2025-12-03 is not a date field here, but a text"}}
+    event: dict[str, Any] = {
+        "time": "2025-11-25T10:00:00+01:00", "id": "france-visas-2025-12-03",
+        "data": {"start": "2025-12-03T08:00:00Z", "travel_date": "2025-12-16",
+                 "slots": [{"start": "2025-12-03T09:30:00+01:00", "capacity": 2}],
+                 "reason": "2025-12-03 is not a date field here, but a text"}}
     out = shifted(event, dt.timedelta(weeks=54))
     assert out["time"] == "2026-12-08T10:00:00+01:00"
     assert at(out["time"]).strftime("%a %H:%M") == at(event["time"]).strftime("%a %H:%M")

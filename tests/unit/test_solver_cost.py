@@ -17,6 +17,17 @@ def day(text: str) -> int:
     return date.fromisoformat(text).toordinal()
 
 
+def array(value: cost.Num) -> cost.IntArray:
+    # A term given arrays answers with one (it may take plain ints too).
+    assert isinstance(value, np.ndarray)
+    return value
+
+
+def flags(value: cost.Flag) -> cost.BoolArray:
+    assert isinstance(value, np.ndarray)
+    return value
+
+
 # --- who pays ---------------------------------------------------------------------------
 
 
@@ -81,11 +92,11 @@ def test_committed_window_edges_are_inclusive(when: str, inside: bool) -> None:
 
 def test_committed_on_arrays_and_over_new_year() -> None:
     days = np.array([day("2025-04-30"), day("2025-05-01"), day("2025-12-01")], dtype=np.int64)
-    assert cost.committed(days, POLICY).tolist() == [True, False, True]
+    assert flags(cost.committed(days, POLICY)).tolist() == [True, False, True]
     winter = Policy(commitment_windows=((1215, 115),))
     assert [bool(cost.committed(day(d), winter)) for d in
             ("2025-12-14", "2025-12-15", "2026-01-15", "2026-01-16")] == [False, True, True, False]
-    assert cost.committed(days, Policy(commitment_windows=())).tolist() == [False] * 3
+    assert flags(cost.committed(days, Policy(commitment_windows=()))).tolist() == [False] * 3
 
 
 # --- placement terms --------------------------------------------------------------------
@@ -95,7 +106,8 @@ def test_processing_days_of_an_official_depend_on_the_commitment() -> None:
     assert int(cost.processing_days(True, True, POLICY)) == 15
     assert int(cost.processing_days(False, True, POLICY)) == 30
     assert int(cost.processing_days(False, False, POLICY)) == 15
-    both = cost.processing_days(np.array([True, False]), np.array([[True], [False]]), POLICY)
+    both = array(cost.processing_days(np.array([True, False]), np.array([[True], [False]]),
+                                       POLICY))
     assert both.tolist() == [[15, 30], [15, 15]]
 
 
@@ -108,7 +120,7 @@ def test_deadline_is_travel_minus_processing() -> None:
 
 def test_never_late_on_any_of_the_days() -> None:
     days = np.array([day("2025-04-30"), day("2025-05-02")])
-    committed = cost.committed(days, POLICY)
+    committed = flags(cost.committed(days, POLICY))
     # Travel 1 June: deadline 17 May (standard) or 2 May outside the window (official).
     travel = day("2025-06-01")
     assert cost.never_late(travel, False, days, committed, POLICY)
@@ -119,24 +131,26 @@ def test_never_late_on_any_of_the_days() -> None:
 
 
 def test_late_days_count_days_past_the_deadline() -> None:
-    assert cost.late_days(np.array([9, 10, 11, 14]), 10).tolist() == [0, 0, 1, 4]
+    assert array(cost.late_days(np.array([9, 10, 11, 14]), 10)).tolist() == [0, 0, 1, 4]
 
 
 def test_changed_day() -> None:
-    assert cost.changed_day(10, np.array([9, 10, 11])).tolist() == [1, 0, 1]
+    assert flags(cost.changed_day(10, np.array([9, 10, 11]))).tolist() == [1, 0, 1]
 
 
 def test_distance_part_weighs_minutes_either_way() -> None:
     assert int(cost.distance_part(STANDARD, 600, 645)) == 45
     assert int(cost.distance_part(MEDICAL, 645, 600)) == 3 * 45
-    assert cost.distance_part(OFFICIAL, 600, np.array([500, 600, 700])).tolist() == [200, 0, 200]
+    assert array(cost.distance_part(OFFICIAL, 600, np.array([500, 600, 700]))).tolist() == [
+        200, 0, 200]
 
 
 def test_distance_part_adds_up_through_a_day_end() -> None:
     # The flow's day hubs: from the original start to the day's first start, then on.
     start, base, slots = 600, 2000, np.array([2000, 2015, 2400])
-    direct = cost.distance_part(OFFICIAL, start, slots)
-    via = cost.distance_part(OFFICIAL, start, base) + cost.distance_part(OFFICIAL, base, slots)
+    direct = array(cost.distance_part(OFFICIAL, start, slots))
+    via = array(cost.distance_part(OFFICIAL, start, base)
+                + cost.distance_part(OFFICIAL, base, slots))
     assert direct.tolist() == via.tolist()
 
 
@@ -153,12 +167,12 @@ def test_day_part_is_day_change_plus_lateness() -> None:
 def test_placement_cost_is_distance_part_plus_day_part() -> None:
     minutes = np.array([1000, 3000, 9000])
     days = np.array([day("2025-04-29"), day("2025-04-30"), day("2025-05-02")])
-    committed = cost.committed(days, POLICY)
+    committed = flags(cost.committed(days, POLICY))
     travel, origin = day("2025-05-20"), day("2025-04-29")
-    whole = cost.placement_cost(OFFICIAL, 900, origin, minutes, days, committed, travel, True,
-                                POLICY)
-    parts = cost.distance_part(OFFICIAL, 900, minutes) + cost.day_part(
-        OFFICIAL, origin, days, committed, travel, True, POLICY)
+    whole = array(cost.placement_cost(OFFICIAL, 900, origin, minutes, days, committed, travel,
+                                      True, POLICY))
+    parts = array(cost.distance_part(OFFICIAL, 900, minutes) + cost.day_part(
+        OFFICIAL, origin, days, committed, travel, True, POLICY))
     assert whole.tolist() == parts.tolist()
     one = [int(cost.placement_cost(OFFICIAL, 900, origin, int(m), int(d), bool(c), travel,
                                    True, POLICY)) for m, d, c in zip(minutes, days, committed,
@@ -227,7 +241,7 @@ def test_unplaced_cost_fairness_by_days_from_the_outage_start() -> None:
     waiting = Policy(horizon_days=60)  # the waiting list's re-plan: the term spans 60 days
     assert int(cost.unplaced_cost(STANDARD, first + 45, first, waiting)) == 100_000 + 2880 * 15
     days = np.array([first, first + 1])
-    assert cost.unplaced_cost(STANDARD, days, first, POLICY).tolist() == [186_400, 183_520]
+    assert array(cost.unplaced_cost(STANDARD, days, first, POLICY)).tolist() == [186_400, 183_520]
 
 
 def test_booking_unplaced_reads_the_outage_day() -> None:
