@@ -3,11 +3,13 @@
 import json
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 
-async def read_all(bootstrap: str, topic: str, timeout_s: float = 10.0) -> list[dict[str, Any]]:
-    """Every message on `topic` now, decoded as JSON, in partition then offset order."""
+async def read_records(bootstrap: str, topic: str,
+                       timeout_s: float = 10.0) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record on `topic` now, in partition then offset order (partition, key, headers
+    and value as the broker holds them)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -21,15 +23,20 @@ async def read_all(bootstrap: str, topic: str, timeout_s: float = 10.0) -> list[
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
-        out: list[dict[str, Any]] = []
+        out: list[ConsumerRecord[bytes, bytes]] = []
         for tp in tps:
             while await consumer.position(tp) < ends[tp]:
                 batch = await consumer.getmany(tp, timeout_ms=int(timeout_s * 1000))
-                for record in batch.get(tp, []):
-                    out.append(json.loads(record.value))
+                out.extend(batch.get(tp, []))
         return out
     finally:
         await consumer.stop()
+
+
+async def read_all(bootstrap: str, topic: str, timeout_s: float = 10.0) -> list[dict[str, Any]]:
+    """Every message on `topic` now, decoded as JSON, in partition then offset order."""
+    return [json.loads(r.value) for r in await read_records(bootstrap, topic, timeout_s)
+            if r.value is not None]
 
 
 async def end_offsets(bootstrap: str, topics: list[str]) -> dict[tuple[str, int], int]:

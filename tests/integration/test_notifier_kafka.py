@@ -23,6 +23,7 @@ from services.notifier.sms_sink import SmsSink
 from services.notifier.smtp_sink import SmtpSink
 from tests.builders import notification_variables
 from tests.conftest import eventually
+from tests.kafka_helpers import read_records
 
 pytestmark = pytest.mark.integration
 
@@ -73,22 +74,8 @@ BAD = {
 
 
 async def read_with_keys(bootstrap: str, topic: str) -> list[tuple[str, int, int, str, Any]]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        out = []
-        for tp in tps:
-            while await consumer.position(tp) < ends[tp]:
-                for record in (await consumer.getmany(tp, timeout_ms=5000)).get(tp, []):
-                    key = record.key.decode() if record.key else ""
-                    out.append((topic, tp.partition, record.offset, key, json.loads(record.value)))
-        return out
-    finally:
-        await consumer.stop()
+    return [(topic, r.partition, r.offset, r.key.decode() if r.key else "",
+             json.loads(r.value or b"null")) for r in await read_records(bootstrap, topic)]
 
 
 @pytest.fixture

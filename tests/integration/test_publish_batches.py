@@ -6,12 +6,12 @@ import json
 from collections import defaultdict
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import MessageSizeTooLargeError
 
 from schemas.topics import Topic
 from services.common.kafka import Outgoing, ensure_topics, make_producer, publish_all
 from services.common.settings import KafkaSettings, Settings
+from tests.kafka_helpers import read_records
 
 pytestmark = pytest.mark.integration
 
@@ -26,24 +26,8 @@ def _value(n: int, key: str) -> bytes:
 
 async def _read(bootstrap: str, topic: str) -> list[tuple[int, str, int, dict[str, bytes]]]:
     """(partition, key, n, headers) of every record, in offset order per partition."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic)
-                                                        or [])]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        out = []
-        for tp in tps:
-            while await consumer.position(tp) < ends[tp]:
-                for r in (await consumer.getmany(tp, timeout_ms=5000)).get(tp, []):
-                    out.append((tp.partition, r.key.decode(), json.loads(r.value).get("n", -1),
-                                dict(r.headers)))
-        return out
-    finally:
-        await consumer.stop()
+    return [(r.partition, (r.key or b"").decode(), json.loads(r.value or b"{}").get("n", -1),
+             dict(r.headers)) for r in await read_records(bootstrap, topic)]
 
 
 async def test_batches_land_where_send_puts_them_once_in_order(kafka: str) -> None:

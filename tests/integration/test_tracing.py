@@ -15,7 +15,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -42,6 +41,7 @@ from tests.integration.status_harness import (
     scenario_lines,
     scheduler_on_local_broker,
 )
+from tests.kafka_helpers import read_records
 
 pytestmark = pytest.mark.integration
 
@@ -51,25 +51,8 @@ Read = tuple[dict[str, Any], dict[str, str]]  # event, headers
 
 
 async def read_with_headers(bootstrap: str, topic: str) -> list[Read]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        if not tps:
-            return []
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        out: list[Read] = []
-        for tp in tps:
-            while await consumer.position(tp) < ends[tp]:
-                for r in (await consumer.getmany(tp, timeout_ms=5000)).get(tp, []):
-                    out.append((json.loads(r.value),
-                                {k: v.decode() for k, v in r.headers or ()}))
-        return out
-    finally:
-        await consumer.stop()
+    return [(json.loads(r.value or b"null"), {k: v.decode() for k, v in r.headers or ()})
+            for r in await read_records(bootstrap, topic)]
 
 
 def trace_of(headers: dict[str, str]) -> str:
