@@ -7,8 +7,9 @@ part.
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 
@@ -19,8 +20,10 @@ from services.scheduler.parsing import Record
 from services.scheduler.parts import plan_parts
 from services.scheduler.pipeline import Pipeline
 from services.scheduler.relay import Relay
+from services.scheduler.store.rows import OUTBOX_COLUMNS
 from services.scheduler.store.sql import SchedulerStore
 
+TOPIC = OUTBOX_COLUMNS.index("topic")
 OUTBOX_BATCH = Settings().outbox_batch  # RESLOT_OUTBOX_BATCH's default: rows per round
 
 
@@ -28,6 +31,7 @@ OUTBOX_BATCH = Settings().outbox_batch  # RESLOT_OUTBOX_BATCH's default: rows pe
 class Relayed:
     published: int = 0
     parts: int = 0
+    by_topic: Counter[str] = field(default_factory=Counter)  # the outbox rows stored
     first_at: float | None = None  # perf_counter when the first events were published
     ended_at: float = 0.0  # perf_counter when the last event was published
 
@@ -62,6 +66,7 @@ async def apply_and_relay(pipeline: Pipeline, store: SchedulerStore, records: Se
     try:
         for part in plan_parts(records):
             prepared = await pipeline.prepare(part)
+            out.by_topic.update(row[TOPIC] for row in prepared.rows.outbox)
             failed = await writer.failure()  # the previous part's write, as _begin awaits it
             if failed is not None:
                 raise failed

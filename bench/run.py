@@ -190,7 +190,7 @@ def targets(results: dict[str, Any]) -> list[list[Any]]:
                      _verdict(email >= DELIVERY_TARGETS["email"])])
     e, f = results.get("e", {}), results.get("f", {})
     if "replan_s" in e:
-        rows.append([f"(e) capacity event -> {e['waiting']:,} waiting re-planned",
+        rows.append([f"(e) capacity event -> {e['waiting']:,} waiting re-planned, published",
                      f"{e['replan_s']:.2f} s", f"<= {e['target_s']} s", _verdict(e["met"])])
     if "total_s" in f:
         rows.append([f"(f) portal outage, {f['centres']} centres, {f['displaced']:,} displaced",
