@@ -28,11 +28,9 @@ from bench.replan import (
     PORTAL_TARGET_S,
     Rig,
     calendar,
-    outage,
     sqlite_rig,
 )
 from bench.report import table
-from schemas.topics import Topic
 from services.common.kafka import ensure_topics
 from services.common.metrics import Metrics
 from services.common.runtime import keep_long_lived
@@ -67,9 +65,7 @@ async def _portal(names: list[str], per_centre: int, in_parts: bool,
             await rig.feed(list(calendar(name, per_centre, per_centre // 2)))
         with full_collections() as full:
             started = time.perf_counter()
-            await rig.feed([outage(names)], Topic.OUTAGES)
-            routed = [json.loads(r.value) for r in await rig.drain()]
-            records = rig.records(routed, Topic.OUTAGES_BY_CENTRE)
+            records = await rig.routed(names)
             applied = time.perf_counter()
             steps = await (_in_parts(rig, records, applied, producer) if in_parts
                            else _in_one(rig, records, applied, producer))

@@ -134,11 +134,18 @@ class Rig:
             rows += chunk
         return rows
 
-    async def outage_everywhere(self, centres: list[str]) -> list[Any]:
-        """The outage record, its routed copies applied, every output read back."""
+    async def routed(self, centres: list[str]) -> list[InputRecord]:
+        """The outage record applied (routed to its centres): the copies to apply, as a lane
+        would read them from the internal topic."""
         await self.feed([outage(centres)], Topic.OUTAGES)
-        routed = [json.loads(r.value) for r in await self.drain()]
-        await self.feed(routed, Topic.OUTAGES_BY_CENTRE, batch=len(routed))
+        copies = [json.loads(r.value) for r in await self.drain()]
+        return self.records(copies, Topic.OUTAGES_BY_CENTRE)
+
+    async def outage_everywhere(self, centres: list[str]) -> list[Any]:
+        """The outage record, its routed copies applied in one batch, every output read
+        back."""
+        await self.pipeline.handle(await self.routed(centres))
+        keep_long_lived()
         return await self.drain()
 
 
@@ -176,11 +183,8 @@ async def _replan(waiting: int, producer: AIOKafkaProducer) -> dict[str, Any]:
         base = await sqlite_rig(tmp, "oneshot")
         await base.feed(list(calendar("c1", waiting, waiting)))
         started = time.perf_counter()
-        await base.feed([outage(["c1"])], Topic.OUTAGES)
-        routed = base.records([json.loads(r.value) for r in await base.drain()],
-                              Topic.OUTAGES_BY_CENTRE)
-        oneshot = await apply_and_relay(base.pipeline, base.store, routed, [base.partition],
-                                        producer)
+        oneshot = await apply_and_relay(base.pipeline, base.store, await base.routed(["c1"]),
+                                        [base.partition], producer)
         oneshot_s = oneshot.ended_at - started
         base_plans = list(base.pipeline.recent_plans)[-1:]
         await base.store.close()

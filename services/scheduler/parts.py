@@ -8,10 +8,10 @@ of the first plans waits for the last one. Cut after each outage record, each pa
 batch of its own: the Applier writes one while it plans the next (the database driver
 works in its own thread), and the relay publishes the first centre's messages while the
 others are still being planned. On bench (f) (100,000 displaced over 50 centres, every
-event published to a broker) the first events are out after 0.5 s instead of 6.8-7.8 s,
-and the others follow centre by centre; the last comes 10-20 % later (12.0-13.1 s against
-10.2-11.4 s in runs alternated on one machine): relaying, writing and planning at once
-contend for one GIL, and the solver for the cores.
+event published to a broker) the first events are out after about 0.5 s instead of 6-7
+s, and the others follow centre by centre; the last comes within 10 % of the
+one-transaction run, either side (9.0 against 9.2 s in one run): relaying, writing and
+planning at once contend for one GIL, and the solver for the cores.
 
 A cut never separates the records of one key (a centre's records carry its id as key): what
 the pipeline decides once per centre and batch (the waiting list's re-plan, advice,
